@@ -1,0 +1,198 @@
+// `reelforge bench dit`: thin front end over models::WanDiT; all model logic lives in the core.
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "bench_dit.hpp"
+#include "reelforge/core/compute.hpp"
+#include "reelforge/core/error.hpp"
+#include "reelforge/models/latent_geometry.hpp"
+#include "reelforge/models/wan_dit.hpp"
+#include "reelforge/tensors/checkpoint.hpp"
+
+namespace reelforge::cli {
+
+const char* const kBenchDiTUsage =
+    R"(Usage: reelforge bench dit --variant V (--random-weights | --weights PATH) [options]
+
+Times one conditional forward of the Wan diffusion transformer at its real size.
+  --variant V         wan2.1-1.3b | wan2.2-5b | wan2.1-14b (sizes, VAE stride, model type)
+  --random-weights    random weights created in place (no download needed)
+  --weights PATH      a DiT checkpoint instead (safetensors, shards or folder)
+  --size WxH          video size in pixels (default 160x96)
+  --frames N          video frames, 1 + 4k (default 17)
+  --context N         text tokens, <= 512 (default 512)
+  --runs N            forwards to time (default 3; the first is reported separately)
+  --dtype T           float32 | bf16 (also a global option; default: the global setting)
+)";
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A field of /proc/self/status in bytes ("VmHWM", "VmRSS"); 0 if unavailable.
+int64_t proc_status_bytes(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1)) * 1024;
+  }
+  return 0;
+}
+
+// Best-of-3 GFLOP/s of a square at::mm in `dtype`: the practical matmul peak of this machine.
+double matmul_peak_gflops(at::ScalarType dtype, const at::Device& device) {
+  const int64_t n = 3072;
+  const auto opt = at::TensorOptions().dtype(dtype).device(device);
+  const at::Tensor a = at::randn({n, n}, opt), b = at::randn({n, n}, opt);
+  at::Tensor c = at::mm(a, b);  // warm-up
+  double best = 1e30;
+  for (int i = 0; i < 3; ++i) {
+    const auto start = Clock::now();
+    at::mm_out(c, a, b);
+    (void)c.sum().item<double>();  // synchronise
+    best = std::min(best, seconds_since(start));
+  }
+  return 2.0 * double(n) * n * n / best / 1e9;
+}
+
+std::pair<int64_t, int64_t> parse_size(const std::string& s) {
+  const size_t x = s.find('x');
+  try {
+    if (x != std::string::npos) {
+      size_t end_w = 0, end_h = 0;
+      const long long w = std::stoll(s.substr(0, x), &end_w);
+      const long long h = std::stoll(s.substr(x + 1), &end_h);
+      if (end_w == x && end_h == s.size() - x - 1) return {w, h};
+    }
+  } catch (const std::exception&) {
+  }
+  throw Error(ErrorCategory::InvalidArgument,
+              "--size expects WIDTHxHEIGHT, e.g. 160x96; got '" + s + "'");
+}
+
+}  // namespace
+
+int run_bench_dit(Args& args) {
+  const std::string variant = args.option_or("--variant", "");
+  if (variant.empty()) {
+    throw Error(ErrorCategory::InvalidArgument,
+                "--variant is required: wan2.1-1.3b, wan2.2-5b or wan2.1-14b");
+  }
+  const bool random_weights = args.flag("--random-weights");
+  const auto weights_path = args.option("--weights");
+  const auto [width_px, height_px] = parse_size(args.option_or("--size", "160x96"));
+  const int64_t frames = args.integer("--frames", 1, 1025).value_or(17);
+  const int64_t context_len = args.integer("--context", 1, 512).value_or(512);
+  const int64_t runs = args.integer("--runs", 1, 100).value_or(3);
+  const auto dtype_name = args.option("--dtype");
+  args.finish();
+  if (random_weights == weights_path.has_value()) {
+    throw Error(ErrorCategory::InvalidArgument,
+                "give exactly one of --random-weights and --weights PATH");
+  }
+
+  models::WanDiTConfig config = models::WanDiTConfig::preset(variant);
+  const int64_t vae_stride = config.model_type == models::WanModelType::TI2V ? 16 : 8;
+  models::validate_pixel_size(width_px, height_px, vae_stride, config.patch_size[1]);
+  const int64_t latent_frames = models::validate_frame_count(frames);
+
+  ComputeDType dtype = compute_info().dtype;
+  if (dtype_name) dtype = parse_compute_dtype(*dtype_name);
+  if (dtype == ComputeDType::Auto) dtype = ComputeDType::Float32;
+  models::WanDiTLoadOptions options;
+  options.dtype = dtype;
+  options.hints.model_type = config.model_type;
+
+  c10::InferenceMode guard;
+  const int64_t rss_before = proc_status_bytes("VmRSS");
+  auto start = Clock::now();
+  std::optional<tensors::Checkpoint> checkpoint;
+  const models::WanDiT model = [&] {
+    if (random_weights) return models::WanDiT::random(config, options, 1);
+    checkpoint = tensors::Checkpoint::open(*weights_path);
+    return models::WanDiT::load(*checkpoint, options);
+  }();
+  const double create_s = seconds_since(start);
+  config = model.config();
+  const at::Device device = model.device();
+
+  // Latent [C, F, H, W] and its tokens.
+  const int64_t lh = height_px / vae_stride, lw = width_px / vae_stride;
+  const int64_t tokens = latent_frames / config.patch_size[0] * (lh / config.patch_size[1]) *
+                         (lw / config.patch_size[2]);
+  const auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
+  const at::Tensor x = at::randn({config.in_dim, latent_frames, lh, lw}, f32);
+  const at::Tensor context = at::randn({context_len, config.text_dim}, f32);
+  at::Tensor t;
+  if (config.model_type == models::WanModelType::TI2V) {
+    // As TI2V calls it: per-token timesteps, the first latent frame (the image) at t = 0.
+    t = at::full({1, tokens}, 999.0f, f32);
+    t.narrow(1, 0, tokens / latent_frames).zero_();
+  } else {
+    t = at::full({1}, 999.0f, f32);
+  }
+
+  std::printf("Wan DiT %s (%s): dim %lld, ffn %lld, %lld heads, %lld layers; %s on %s\n",
+              variant.c_str(), models::to_string(config.model_type), (long long)config.dim,
+              (long long)config.ffn_dim, (long long)config.num_heads, (long long)config.num_layers,
+              to_string(dtype), device.str().c_str());
+  std::printf(
+      "input: %lldx%lld px, %lld frames -> latent %lldx%lldx%lld -> %lld tokens; %lld text "
+      "tokens\n",
+      (long long)width_px, (long long)height_px, (long long)frames, (long long)latent_frames,
+      (long long)lh, (long long)lw, (long long)tokens, (long long)context_len);
+  const double weight_gb = double(model.weight_bytes()) / 1e9;
+  std::printf("weights: %.3f B parameters, %.2f GB (%s in %.1f s)\n",
+              double(model.parameter_count()) / 1e9, weight_gb,
+              random_weights ? "random, created in place" : "loaded", create_s);
+
+  std::vector<double> times;
+  for (int64_t i = 0; i < runs; ++i) {
+    start = Clock::now();
+    const auto out = model.forward({x}, t, {context}, tokens);
+    (void)out[0].abs().max().item<double>();  // synchronise, and touch the result
+    times.push_back(seconds_since(start));
+  }
+  const double first = times.front();
+  double steady = first;
+  if (times.size() > 1) steady = *std::min_element(times.begin() + 1, times.end());
+  const double flops = models::wan_dit_forward_flops(config, tokens);
+  const int64_t peak_rss = proc_status_bytes("VmHWM");
+
+  const double peak_f32 = matmul_peak_gflops(at::kFloat, device);
+  const at::ScalarType compute = model.compute_dtype();
+  const double peak_compute =
+      compute == at::kFloat ? peak_f32 : matmul_peak_gflops(compute, device);
+  const double achieved = flops / steady / 1e9;
+
+  std::printf("forward: first %.3f s, steady %.3f s (best of %lld)\n", first, steady,
+              (long long)std::max<int64_t>(1, runs - 1));
+  std::printf("compute: %.1f GFLOP per forward, %.1f GFLOP/s\n", flops / 1e9, achieved);
+  std::printf("matmul peak (at::mm 3072^2): float32 %.1f GFLOP/s", peak_f32);
+  if (compute != at::kFloat) std::printf(", %s %.1f GFLOP/s", c10::toString(compute), peak_compute);
+  std::printf("\n");
+  std::printf("achieved / float32 matmul peak: %.0f%% (goal >= 60%%)\n",
+              100.0 * achieved / peak_f32);
+  if (compute != at::kFloat) {
+    std::printf("achieved / %s matmul peak: %.0f%%\n", c10::toString(compute),
+                100.0 * achieved / peak_compute);
+  }
+  std::printf(
+      "peak resident memory (VmHWM): %.2f GB = %.2f x weights (goal <= 1.3); %.2f GB before the "
+      "weights\n",
+      double(peak_rss) / 1e9, double(peak_rss) / 1e9 / weight_gb, double(rss_before) / 1e9);
+  return 0;
+}
+
+}  // namespace reelforge::cli

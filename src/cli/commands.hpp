@@ -1,0 +1,41 @@
+#pragma once
+// The `reelforge` subcommands. Each lives in its own cmd_<area>.cpp, parses its arguments, calls
+// the core library and prints; no media or model logic lives in the CLI.
+
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "reelforge/core/cancel.hpp"
+
+namespace reelforge::cli {
+
+struct Command {
+  const char* name;
+  const char* summary;  // one line for `reelforge --help`
+  const char* usage;    // full text for `reelforge CMD --help`
+  int (*run)(Args& args);
+};
+
+const std::vector<Command>& all_commands();
+
+// Fired by Ctrl-C (SIGINT/SIGTERM); long commands pass it to the core.
+const CancellationToken& interrupt_token();
+
+int run_info(Args& args);
+int run_probe(Args& args);
+int run_convert(Args& args);
+int run_storyboard(Args& args);
+int run_bench(Args& args);
+int run_check_fixture(Args& args);
+int run_models(Args& args);
+
+extern const char* const kInfoUsage;
+extern const char* const kProbeUsage;
+extern const char* const kConvertUsage;
+extern const char* const kStoryboardUsage;
+extern const char* const kBenchUsage;
+extern const char* const kCheckFixtureUsage;
+extern const char* const kModelsUsage;
+
+}  // namespace reelforge::cli

@@ -1,0 +1,50 @@
+#include <gtest/gtest.h>
+
+#include "support/testing.hpp"
+
+using reelforge::testing::run_cli;
+
+TEST(Cli, HelpListsCommands) {
+  auto r = run_cli({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* cmd : {"info", "probe", "convert", "storyboard", "bench"}) {
+    EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
+  }
+  auto none = run_cli({});
+  EXPECT_NE(none.exit_code, 0) << "no command is a usage error";
+}
+
+TEST(Cli, UnknownCommandAndOptionAreNamed) {
+  auto r = run_cli({"frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown command 'frobnicate'"), std::string::npos) << r.err;
+  auto o = run_cli({"info", "--colour"});
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("--colour"), std::string::npos) << o.err;
+}
+
+TEST(Cli, InfoReportsRuntime) {
+  auto r = run_cli({"info", "--threads", "1", "--device", "cpu", "--dtype", "float32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("threads: 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("compute dtype: float32"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("libtorch: "), std::string::npos);
+  auto bad = run_cli({"info", "--threads", "many"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--threads"), std::string::npos);
+}
+
+TEST(Cli, VerboseLogsVersionsAtStart) {
+  auto r = run_cli({"-v", "info"});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.err.find("LibTorch"), std::string::npos) << r.err;
+}
+
+TEST(Cli, CommandHelp) {
+  auto r = run_cli({"info", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("Usage: reelforge info"), std::string::npos);
+  auto h = run_cli({"help", "info"});
+  EXPECT_EQ(h.exit_code, 0);
+  EXPECT_NE(h.out.find("Usage: reelforge info"), std::string::npos);
+}
