@@ -1,5 +1,7 @@
 #include "reelforge/models/umt5.hpp"
 
+#include <c10/util/StringUtil.h>
+
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
@@ -118,14 +120,6 @@ bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::ostringstream s;
-  s << "[";
-  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
-  s << "]";
-  return s.str();
-}
-
 std::string describe_file(const tensors::Checkpoint& ckpt) {
   const auto files = ckpt.files();
   if (files.empty()) return "checkpoint";
@@ -239,7 +233,7 @@ UMT5Config UMT5Config::from_weights(const tensors::Checkpoint& ckpt, const UMT5W
     const auto& shape = shape_of(ckpt, key);
     if (shape.size() != 2) {
       throw Error(ErrorCategory::Format,
-                  "umT5 weight '" + key + "' has shape " + shape_string(shape) +
+                  "umT5 weight '" + key + "' has shape " + c10::str(c10::IntArrayRef(shape)) +
                       "; expected a matrix (2 dimensions)",
                   key);
     }
@@ -395,8 +389,8 @@ UMT5Encoder UMT5Encoder::load(const tensors::Checkpoint& ckpt, const UMT5LoadOpt
     }
     const auto& info = ckpt.info(w.key);
     if (info.shape != w.shape) {
-      mismatched.push_back(w.key + " is " + shape_string(info.shape) + ", expected " +
-                           shape_string(w.shape));
+      mismatched.push_back(w.key + " is " + c10::str(c10::IntArrayRef(info.shape)) + ", expected " +
+                           c10::str(c10::IntArrayRef(w.shape)));
     }
     using tensors::DType;
     const bool floating = info.dtype == DType::F32 || info.dtype == DType::F16 ||
@@ -596,13 +590,12 @@ at::Tensor UMT5Encoder::forward(const at::Tensor& ids_in, const at::Tensor& mask
   if (!ids_in.defined() || ids_in.dim() != 2) {
     throw Error(ErrorCategory::InvalidArgument,
                 "umT5 ids must be a [batch, length] tensor; got " +
-                    (ids_in.defined() ? shape_string(ids_in.sizes().vec()) : std::string("none")));
+                    (ids_in.defined() ? c10::str(ids_in.sizes()) : std::string("none")));
   }
   if (!mask_in.defined() || mask_in.sizes() != ids_in.sizes()) {
-    throw Error(
-        ErrorCategory::InvalidArgument,
-        "umT5 mask must have the shape of ids " + shape_string(ids_in.sizes().vec()) + "; got " +
-            (mask_in.defined() ? shape_string(mask_in.sizes().vec()) : std::string("none")));
+    throw Error(ErrorCategory::InvalidArgument,
+                "umT5 mask must have the shape of ids " + c10::str(ids_in.sizes()) + "; got " +
+                    (mask_in.defined() ? c10::str(mask_in.sizes()) : std::string("none")));
   }
   if (at::isFloatingType(ids_in.scalar_type()) || ids_in.scalar_type() == at::kBool) {
     throw Error(ErrorCategory::InvalidArgument,
@@ -613,7 +606,7 @@ at::Tensor UMT5Encoder::forward(const at::Tensor& ids_in, const at::Tensor& mask
   const int64_t length = ids_in.size(1);
   if (batch == 0 || length == 0) {
     throw Error(ErrorCategory::InvalidArgument,
-                "umT5 ids " + shape_string(ids_in.sizes().vec()) +
+                "umT5 ids " + c10::str(ids_in.sizes()) +
                     " are empty; need at least one prompt of at least one token (the "
                     "tokenizer always adds </s>)");
   }
@@ -720,8 +713,7 @@ std::vector<at::Tensor> UMT5Encoder::real_rows(const at::Tensor& out, const at::
   if (out.dim() != 3 || mask.dim() != 2 || out.size(0) != mask.size(0) ||
       out.size(1) != mask.size(1)) {
     throw Error(ErrorCategory::InvalidArgument,
-                "umT5 output " + shape_string(out.sizes().vec()) + " and mask " +
-                    shape_string(mask.sizes().vec()) +
+                "umT5 output " + c10::str(out.sizes()) + " and mask " + c10::str(mask.sizes()) +
                     " do not match; expected [B, L, dim] and [B, L]");
   }
   at::NoGradGuard no_grad;

@@ -3,6 +3,8 @@
 
 #include "reelforge/models/wan_dit.hpp"
 
+#include <c10/util/StringUtil.h>
+
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
@@ -18,12 +20,8 @@ namespace {
 
 using Grid = std::array<int64_t, 3>;  // token grid (F, H, W) of one sample
 
-Error invalid(const std::string& message) { return Error(ErrorCategory::InvalidArgument, message); }
-
-std::string shape_string(const at::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
+Error invalid(const std::string& message) {
+  return Error(ErrorCategory::InvalidArgument, message);
 }
 
 // at::linear in the weight's dtype (inputs are cast; the residual stream stays float32).
@@ -95,7 +93,7 @@ at::Tensor unpatchify(const at::Tensor& rows, const Grid& g, const std::array<in
 
 void check_latent(const at::Tensor& x, const WanDiTConfig& c, const std::string& what) {
   if (x.dim() != 4 || x.size(0) != c.in_dim) {
-    throw invalid(what + " has shape " + shape_string(x) + "; expected [" +
+    throw invalid(what + " has shape " + c10::str(x.sizes()) + "; expected [" +
                   std::to_string(c.in_dim) + ", F, H, W] (latent channels first)");
   }
   validate_latent_size(x.size(1), x.size(2), x.size(3), c.patch_size);
@@ -147,7 +145,7 @@ at::Tensor WanDiT::embed_text(const std::vector<at::Tensor>& context) const {
   for (size_t i = 0; i < context.size(); ++i) {
     const at::Tensor& u = context[i];
     if (u.dim() != 2 || u.size(1) != c.text_dim || u.size(0) > c.text_len) {
-      throw invalid("text context " + std::to_string(i) + " has shape " + shape_string(u) +
+      throw invalid("text context " + std::to_string(i) + " has shape " + c10::str(u.sizes()) +
                     "; expected [L, " + std::to_string(c.text_dim) + "] with L <= text_len " +
                     std::to_string(c.text_len));
     }
@@ -302,7 +300,7 @@ std::pair<at::Tensor, at::Tensor> time_rows(const WanDiT& model, const at::Tenso
                                             int64_t seq_len, int64_t length) {
   if (!((t.dim() == 1 && t.size(0) == batch) ||
         (t.dim() == 2 && t.size(0) == batch && t.size(1) == seq_len))) {
-    throw invalid("timesteps have shape " + shape_string(t) + "; expected [" +
+    throw invalid("timesteps have shape " + c10::str(t.sizes()) + "; expected [" +
                   std::to_string(batch) + "] or [" + std::to_string(batch) + ", " +
                   std::to_string(seq_len) + "] (per token)");
   }
@@ -371,14 +369,14 @@ at::Tensor WanDiT::forward_batch(const at::Tensor& x, const at::Tensor& t, const
   const Impl& m = *impl_;
   const WanDiTConfig& c = m.config;
   if (x.dim() != 5) {
-    throw invalid("latent batch has shape " + shape_string(x) + "; expected [B, " +
+    throw invalid("latent batch has shape " + c10::str(x.sizes()) + "; expected [B, " +
                   std::to_string(c.in_dim) + ", F, H, W]");
   }
   const int64_t batch = x.size(0);
   check_latent(x[0], c, "latent batch");
   if (text.dim() != 3 || text.size(0) != batch || text.size(1) != c.text_len ||
       text.size(2) != c.dim) {
-    throw invalid("text embedding has shape " + shape_string(text) + "; expected [" +
+    throw invalid("text embedding has shape " + c10::str(text.sizes()) + "; expected [" +
                   std::to_string(batch) + ", " + std::to_string(c.text_len) + ", " +
                   std::to_string(c.dim) + "] from embed_text()");
   }

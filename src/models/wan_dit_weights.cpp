@@ -2,7 +2,9 @@
 // loading and random init. The forward lives in wan_dit.cpp.
 
 #include <ATen/ATen.h>
+
 #include <c10/core/InferenceMode.h>
+#include <c10/util/StringUtil.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -17,17 +19,11 @@
 namespace reelforge::models {
 namespace {
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool starts_with(const std::string& s, const std::string& p) {
+  return s.rfind(p, 0) == 0;
+}
 bool ends_with(const std::string& s, const std::string& p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
-}
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::ostringstream s;
-  s << "[";
-  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
-  s << "]";
-  return s.str();
 }
 
 // Up to `limit` names, then "and N more".
@@ -103,8 +99,8 @@ const std::vector<int64_t>& need_shape(const std::map<std::string, std::vector<i
   }
   if (it->second.size() != rank) {
     throw Error(ErrorCategory::Format,
-                "tensor '" + name + "' has shape " + shape_string(it->second) + "; expected " +
-                    std::to_string(rank) + " dimensions",
+                "tensor '" + name + "' has shape " + c10::str(c10::IntArrayRef(it->second)) +
+                    "; expected " + std::to_string(rank) + " dimensions",
                 name);
   }
   return it->second;
@@ -112,7 +108,9 @@ const std::vector<int64_t>& need_shape(const std::map<std::string, std::vector<i
 
 }  // namespace
 
-const char* to_string(WanModelType type) { return type == WanModelType::TI2V ? "ti2v" : "t2v"; }
+const char* to_string(WanModelType type) {
+  return type == WanModelType::TI2V ? "ti2v" : "t2v";
+}
 
 WanModelType parse_wan_model_type(const std::string& name) {
   if (name == "t2v") return WanModelType::T2V;
@@ -409,9 +407,15 @@ std::shared_ptr<WanDiT::Impl> WanDiT::Impl::allocate(const WanDiTConfig& c, at::
 
 WanDiT::WanDiT(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
-const WanDiTConfig& WanDiT::config() const { return impl_->config; }
-at::Device WanDiT::device() const { return impl_->device; }
-at::ScalarType WanDiT::compute_dtype() const { return impl_->dtype; }
+const WanDiTConfig& WanDiT::config() const {
+  return impl_->config;
+}
+at::Device WanDiT::device() const {
+  return impl_->device;
+}
+at::ScalarType WanDiT::compute_dtype() const {
+  return impl_->dtype;
+}
 
 int64_t WanDiT::parameter_count() const {
   int64_t n = 0;
@@ -510,8 +514,8 @@ WanDiT WanDiT::load(const tensors::Checkpoint& weights, const WanDiTLoadOptions&
     const auto& shape = shapes.at(p.name);
     if (shape != p.shape) {
       throw Error(ErrorCategory::Format,
-                  "tensor '" + source + "' has shape " + shape_string(shape) + "; expected " +
-                      shape_string(p.shape) + " for this model",
+                  "tensor '" + source + "' has shape " + c10::str(c10::IntArrayRef(shape)) +
+                      "; expected " + c10::str(c10::IntArrayRef(p.shape)) + " for this model",
                   file);
     }
     at::Tensor value = weights.load(source);

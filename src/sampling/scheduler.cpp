@@ -3,6 +3,8 @@
 
 #include "reelforge/sampling/scheduler.hpp"
 
+#include <c10/util/StringUtil.h>
+
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
@@ -16,14 +18,6 @@
 
 namespace reelforge::sampling {
 namespace {
-
-std::string shape_string(at::IntArrayRef sizes) {
-  std::ostringstream out;
-  out << '[';
-  for (size_t i = 0; i < sizes.size(); ++i) out << (i ? ", " : "") << sizes[i];
-  out << ']';
-  return out.str();
-}
 
 // x_{i+1} = x_i + (sigma_{i+1} - sigma_i) * v: the flow ODE's explicit Euler step. Stateless.
 class EulerScheduler final : public Scheduler {
@@ -100,8 +94,8 @@ at::Tensor Scheduler::step(const at::Tensor& model_output, const at::Tensor& sam
   }
   if (model_output.sizes() != sample.sizes()) {
     throw Error(ErrorCategory::InvalidArgument,
-                "model output shape " + shape_string(model_output.sizes()) +
-                    " differs from the sample shape " + shape_string(sample.sizes()));
+                "model output shape " + c10::str(model_output.sizes()) +
+                    " differs from the sample shape " + c10::str(sample.sizes()));
   }
   if (model_output.device() != sample.device()) {
     throw Error(ErrorCategory::InvalidArgument,
@@ -175,9 +169,9 @@ at::Tensor add_noise(const at::Tensor& clean, const at::Tensor& noise, float sig
   if (!clean.defined() || !noise.defined() || clean.sizes() != noise.sizes()) {
     throw Error(ErrorCategory::InvalidArgument,
                 "the clean latent and the noise must have the same shape; got " +
-                    (clean.defined() ? shape_string(clean.sizes()) : std::string("undefined")) +
+                    (clean.defined() ? c10::str(clean.sizes()) : std::string("undefined")) +
                     " and " +
-                    (noise.defined() ? shape_string(noise.sizes()) : std::string("undefined")));
+                    (noise.defined() ? c10::str(noise.sizes()) : std::string("undefined")));
   }
   const at::Tensor x0 = clean.to(at::kFloat);
   const at::Tensor n = noise.to(x0.device(), at::kFloat);

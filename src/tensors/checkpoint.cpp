@@ -114,6 +114,33 @@ at::ScalarType scalar_type(DType dtype) {
   return at::kFloat;
 }
 
+std::optional<DType> dtype_of(at::ScalarType t) {
+  switch (t) {
+    case at::kDouble:
+      return DType::F64;
+    case at::kFloat:
+      return DType::F32;
+    case at::kHalf:
+      return DType::F16;
+    case at::kBFloat16:
+      return DType::BF16;
+    case at::kLong:
+      return DType::I64;
+    case at::kInt:
+      return DType::I32;
+    case at::kShort:
+      return DType::I16;
+    case at::kChar:
+      return DType::I8;
+    case at::kByte:
+      return DType::U8;
+    case at::kBool:
+      return DType::Bool;
+    default:
+      return std::nullopt;
+  }
+}
+
 namespace {
 
 float float_from_bits(uint32_t bits) {
@@ -195,7 +222,9 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 bool is_index(const fs::path& p) {
   return ends_with(p.filename().string(), ".safetensors.index.json");
 }
-bool is_safetensors(const fs::path& p) { return p.extension() == ".safetensors"; }
+bool is_safetensors(const fs::path& p) {
+  return p.extension() == ".safetensors";
+}
 bool is_pth(const fs::path& p) {
   const auto ext = p.extension();
   return ext == ".pth" || ext == ".pt" || ext == ".bin" || ext == ".ckpt";
@@ -354,7 +383,9 @@ std::vector<std::string> Checkpoint::names() const {
   return out;
 }
 
-bool Checkpoint::contains(const std::string& name) const { return impl_->entries.count(name) != 0; }
+bool Checkpoint::contains(const std::string& name) const {
+  return impl_->entries.count(name) != 0;
+}
 
 const TensorInfo& Checkpoint::info(const std::string& name) const {
   return impl_->entry(name).info;
@@ -373,8 +404,12 @@ at::Tensor Checkpoint::load(const std::string& name, std::optional<at::ScalarTyp
   return detail::decode_tensor(source.data() + entry.offset, entry.info, dtype, source.label());
 }
 
-const std::map<std::string, std::string>& Checkpoint::metadata() const { return impl_->metadata; }
+const std::map<std::string, std::string>& Checkpoint::metadata() const {
+  return impl_->metadata;
+}
 
-std::vector<fs::path> Checkpoint::files() const { return impl_->files; }
+std::vector<fs::path> Checkpoint::files() const {
+  return impl_->files;
+}
 
 }  // namespace reelforge::tensors

@@ -624,33 +624,6 @@ class PickleMachine {
   std::map<std::string, Value*> storages_;
 };
 
-std::optional<DType> dtype_of(at::ScalarType t) {
-  switch (t) {
-    case at::kDouble:
-      return DType::F64;
-    case at::kFloat:
-      return DType::F32;
-    case at::kHalf:
-      return DType::F16;
-    case at::kBFloat16:
-      return DType::BF16;
-    case at::kLong:
-      return DType::I64;
-    case at::kInt:
-      return DType::I32;
-    case at::kShort:
-      return DType::I16;
-    case at::kChar:
-      return DType::I8;
-    case at::kByte:
-      return DType::U8;
-    case at::kBool:
-      return DType::Bool;
-    default:
-      return std::nullopt;
-  }
-}
-
 // Nested dicts ({"state_dict": {...}}) are flattened with "." as PyTorch names submodules.
 void collect(const Value* dict, const std::string& prefix, int depth, size_t source_index,
              EntryMap& entries, const std::string& label) {

@@ -13,33 +13,11 @@
 namespace reelforge::tensors {
 namespace {
 
-DType dtype_of(const at::Tensor& t, const std::string& name) {
-  switch (t.scalar_type()) {
-    case at::kDouble:
-      return DType::F64;
-    case at::kFloat:
-      return DType::F32;
-    case at::kHalf:
-      return DType::F16;
-    case at::kBFloat16:
-      return DType::BF16;
-    case at::kLong:
-      return DType::I64;
-    case at::kInt:
-      return DType::I32;
-    case at::kShort:
-      return DType::I16;
-    case at::kChar:
-      return DType::I8;
-    case at::kByte:
-      return DType::U8;
-    case at::kBool:
-      return DType::Bool;
-    default:
-      throw Error(ErrorCategory::InvalidArgument, std::string("tensor '") + name + "' has dtype " +
-                                                      c10::toString(t.scalar_type()) +
-                                                      ", which safetensors cannot store");
-  }
+DType stored_dtype(const at::Tensor& t, const std::string& name) {
+  if (auto dtype = dtype_of(t.scalar_type())) return *dtype;
+  throw Error(ErrorCategory::InvalidArgument, std::string("tensor '") + name + "' has dtype " +
+                                                  c10::toString(t.scalar_type()) +
+                                                  ", which safetensors cannot store");
 }
 
 }  // namespace
@@ -59,7 +37,7 @@ std::string serialize_safetensors(const NamedTensors& tensors,
       throw Error(ErrorCategory::InvalidArgument,
                   "tensor name '" + name + "' is reserved or used twice");
     }
-    const DType dtype = dtype_of(tensor, name);
+    const DType dtype = stored_dtype(tensor, name);
     at::Tensor t = tensor.detach().to(at::kCPU).contiguous();
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * element_size(dtype);
     header[name] = {{"dtype", to_string(dtype)},

@@ -1,5 +1,7 @@
 #include "reelforge/tensors/state_dict.hpp"
 
+#include <c10/util/StringUtil.h>
+
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -23,12 +25,6 @@ std::string list_names(const std::vector<std::string>& names) {
     out += ", ... (" + std::to_string(names.size() - kNamesInMessages) + " more)";
   }
   return out;
-}
-
-std::string shape_string(c10::IntArrayRef shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
 }
 
 std::string describe(const Checkpoint& checkpoint) {
@@ -141,7 +137,9 @@ void StateDict::insert(std::string name, at::Tensor tensor) {
   tensors_.emplace(std::move(name), std::move(tensor));
 }
 
-bool StateDict::contains(const std::string& name) const { return tensors_.count(name) != 0; }
+bool StateDict::contains(const std::string& name) const {
+  return tensors_.count(name) != 0;
+}
 
 std::vector<std::string> StateDict::names() const {
   std::vector<std::string> out;
@@ -177,8 +175,9 @@ at::Tensor StateDict::take(const std::string& name, c10::IntArrayRef expected_sh
       match = expected_shape[i] == -1 || expected_shape[i] == actual[i];
     }
     if (!match) {
-      throw Error(ErrorCategory::Format, "weight '" + name + "' has shape " + shape_string(actual) +
-                                             ", expected " + shape_string(expected_shape) +
+      throw Error(ErrorCategory::Format, "weight '" + name + "' has shape " +
+                                             c10::str(c10::IntArrayRef(actual)) + ", expected " +
+                                             c10::str(c10::IntArrayRef(expected_shape)) +
                                              " (a checkpoint of another model size or variant?)");
     }
   }

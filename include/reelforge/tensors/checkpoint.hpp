@@ -23,6 +23,8 @@ size_t element_size(DType dtype);
 std::optional<DType> parse_dtype(const std::string& name);
 // The LibTorch type a tensor of this dtype loads as by default (F8 formats: float32).
 at::ScalarType scalar_type(DType dtype);
+// The stored dtype for a LibTorch dtype; nullopt for types safetensors cannot hold (complex, ...).
+std::optional<DType> dtype_of(at::ScalarType type);
 
 // The two 8-bit float formats, decoded exactly (every code is representable in float32).
 // E4M3 is the "fn" variant (PyTorch float8_e4m3fn): bias 7, subnormals, no infinities,
