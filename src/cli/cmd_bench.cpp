@@ -8,6 +8,7 @@
 
 #include "bench_dit.hpp"
 #include "bench_umt5.hpp"
+#include "bench_vae.hpp"
 #include "commands.hpp"
 #include "progress_printer.hpp"
 #include "reelforge/core/error.hpp"
@@ -29,9 +30,10 @@ same raw frames with the same settings, in the same run.
 std::string bench_usage() {
   return std::string(R"(Usage: reelforge bench SUBCOMMAND [options]
 
-Subcommands: encode, dit, umt5. Figures are printed, never judged.
+Subcommands: encode, dit, umt5, vae. Figures are printed, never judged.
 
-)") + kBenchEncodeUsage + "\n\n" + kBenchDiTUsage + "\n\n" + kBenchUMT5Usage;
+)") + kBenchEncodeUsage + "\n\n" + kBenchDiTUsage + "\n\n" + kBenchUMT5Usage +
+         "\n\n" + kBenchVAEUsage;
 }
 
 }  // namespace
@@ -77,17 +79,18 @@ struct Benchmark {
   int (*run)(Args& args);
 };
 
-// Add `vae`, `generate` ... here, and their usage to bench_usage().
+// Add `generate` ... here, and their usage to bench_usage().
 const Benchmark kBenchmarks[] = {
     {"encode", run_bench_encode},
     {"dit", run_bench_dit},
     {"umt5", run_bench_umt5},
+    {"vae", run_bench_vae},
 };
 
 }  // namespace
 
 int run_bench(Args& args) {
-  const std::string name = args.positional("bench subcommand (encode, dit, umt5)");
+  const std::string name = args.positional("bench subcommand (encode, dit, umt5, vae)");
   for (const Benchmark& b : kBenchmarks) {
     if (name == b.name) return b.run(args);
   }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "bench_dit.hpp"
+#include "bench_support.hpp"
 #include "reelforge/core/compute.hpp"
 #include "reelforge/core/error.hpp"
 #include "reelforge/models/latent_geometry.hpp"
@@ -34,21 +35,7 @@ Times one conditional forward of the Wan diffusion transformer at its real size.
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// A field of /proc/self/status in bytes ("VmHWM", "VmRSS"); 0 if unavailable.
-int64_t proc_status_bytes(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1)) * 1024;
-  }
-  return 0;
-}
+using Clock = BenchClock;
 
 // Best-of-3 GFLOP/s of a square at::mm in `dtype`: the practical matmul peak of this machine.
 double matmul_peak_gflops(at::ScalarType dtype, const at::Device& device) {
@@ -66,21 +53,6 @@ double matmul_peak_gflops(at::ScalarType dtype, const at::Device& device) {
   return 2.0 * double(n) * n * n / best / 1e9;
 }
 
-std::pair<int64_t, int64_t> parse_size(const std::string& s) {
-  const size_t x = s.find('x');
-  try {
-    if (x != std::string::npos) {
-      size_t end_w = 0, end_h = 0;
-      const long long w = std::stoll(s.substr(0, x), &end_w);
-      const long long h = std::stoll(s.substr(x + 1), &end_h);
-      if (end_w == x && end_h == s.size() - x - 1) return {w, h};
-    }
-  } catch (const std::exception&) {
-  }
-  throw Error(ErrorCategory::InvalidArgument,
-              "--size expects WIDTHxHEIGHT, e.g. 160x96; got '" + s + "'");
-}
-
 }  // namespace
 
 int run_bench_dit(Args& args) {
@@ -91,7 +63,7 @@ int run_bench_dit(Args& args) {
   }
   const bool random_weights = args.flag("--random-weights");
   const auto weights_path = args.option("--weights");
-  const auto [width_px, height_px] = parse_size(args.option_or("--size", "160x96"));
+  const auto [width_px, height_px] = parse_size_option(args.option_or("--size", "160x96"));
   const int64_t frames = args.integer("--frames", 1, 1025).value_or(17);
   const int64_t context_len = args.integer("--context", 1, 512).value_or(512);
   const int64_t runs = args.integer("--runs", 1, 100).value_or(3);

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <string>
 
+#include "bench_support.hpp"
 #include "bench_umt5.hpp"
 #include "commands.hpp"
 #include "reelforge/core/compute.hpp"
@@ -45,18 +46,8 @@ namespace {
 
 // Peak and current resident set size in MiB, from /proc/self/status.
 std::pair<double, double> rss_mib() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  double peak = 0, now = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) peak = std::stod(line.substr(6)) / 1024.0;
-    if (line.rfind("VmRSS:", 0) == 0) now = std::stod(line.substr(6)) / 1024.0;
-  }
-  return {peak, now};
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return {double(proc_status_bytes("VmHWM")) / (1 << 20),
+          double(proc_status_bytes("VmRSS")) / (1 << 20)};
 }
 
 }  // namespace

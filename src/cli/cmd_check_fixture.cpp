@@ -13,7 +13,8 @@ Runs the module a golden fixture describes (its `config` and `call` metadata, th
 it) on the stored inputs and compares every stored output with the fixture's tolerance rule
 (max|actual - expected| <= tol * max(1, max|expected|); integer outputs exactly). Prints, per
 output, the max abs error, its ratio to the output's scale and the limit. Exits 1 when any output
-breaks the rule. Works for the DiT (Wan 2.1 t2v, Wan 2.2 ti2v), umT5 and scheduler fixtures.)";
+breaks the rule. Works for the DiT (Wan 2.1 t2v, Wan 2.2 ti2v), umT5, scheduler and VAE (2.1, 2.2)
+fixtures.)";
 
 int run_check_fixture(Args& args) {
   const bool as_json = args.flag("--json");

@@ -60,7 +60,7 @@ const std::vector<Command>& all_commands() {
       {"models", "list installed models, inspect a model folder", kModelsUsage, run_models},
       {"check-fixture", "run a golden Wan fixture and compare with its outputs", kCheckFixtureUsage,
        run_check_fixture},
-      {"bench", "measure performance (encode, dit, umt5)", kBenchUsage, run_bench},
+      {"bench", "measure performance (encode, dit, umt5, vae)", kBenchUsage, run_bench},
   };
   return commands;
 }

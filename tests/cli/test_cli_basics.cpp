@@ -48,3 +48,17 @@ TEST(Cli, CommandHelp) {
   EXPECT_EQ(h.exit_code, 0);
   EXPECT_NE(h.out.find("Usage: reelforge info"), std::string::npos);
 }
+
+TEST(Cli, BenchVaePrintsFiguresAndRejectsBadSizes) {
+  auto r = run_cli({"bench", "vae", "--variant", "2.1", "--random-weights", "--size", "32x32",
+                    "--frames", "5", "--dtype", "float32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("decode (streaming)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("peak RSS"), std::string::npos) << r.out;
+  auto bad = run_cli({"bench", "vae", "--variant", "2.1", "--random-weights", "--size", "30x32"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.err.find("nearest valid"), std::string::npos) << bad.err;
+  auto unknown = run_cli({"bench", "teleport"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("encode, dit, umt5, vae"), std::string::npos) << unknown.err;
+}
