@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "reelforge/models/wan_dit.hpp"
+#include "reelforge/tensors/device.hpp"
 
 namespace reelforge::models {
 
@@ -66,7 +67,5 @@ struct WanDiT::Impl {
 };
 
 // Device and dtype from the torch-free options (Auto resolved through compute_info()).
-at::Device resolve_device(Device device);
-at::ScalarType resolve_dtype(ComputeDType dtype);
 
 }  // namespace reelforge::models

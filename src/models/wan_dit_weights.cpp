@@ -316,16 +316,6 @@ WanDiTKeyMap WanDiTKeyMap::detect(const std::vector<std::string>& names, WanDiTL
 
 // ---- weights ------------------------------------------------------------------------------------
 
-at::Device resolve_device(Device device) {
-  if (device == Device::Auto) device = compute_info().device;
-  return device == Device::CUDA ? at::Device(at::kCUDA) : at::Device(at::kCPU);
-}
-
-at::ScalarType resolve_dtype(ComputeDType dtype) {
-  if (dtype == ComputeDType::Auto) dtype = compute_info().dtype;
-  return dtype == ComputeDType::BFloat16 ? at::kBFloat16 : at::kFloat;
-}
-
 std::shared_ptr<WanDiT::Impl> WanDiT::Impl::allocate(const WanDiTConfig& c, at::Device device,
                                                      at::ScalarType dtype) {
   c.validate();
@@ -437,7 +427,8 @@ std::vector<std::pair<std::string, at::Tensor>> WanDiT::named_parameters() const
 
 WanDiT WanDiT::random(const WanDiTConfig& config, const WanDiTLoadOptions& options, uint64_t seed) {
   c10::InferenceMode guard;
-  auto impl = Impl::allocate(config, resolve_device(options.device), resolve_dtype(options.dtype));
+  auto impl = Impl::allocate(config, tensors::torch_device(options.device),
+                             tensors::torch_dtype(options.dtype));
   at::manual_seed(seed);
   for (auto& p : impl->params) {
     switch (p.kind) {
@@ -480,7 +471,8 @@ WanDiT WanDiT::load(const tensors::Checkpoint& weights, const WanDiTLoadOptions&
   const WanDiTConfig config = WanDiTConfig::from_weights(shapes, options.hints);
 
   c10::InferenceMode guard;
-  auto impl = Impl::allocate(config, resolve_device(options.device), resolve_dtype(options.dtype));
+  auto impl = Impl::allocate(config, tensors::torch_device(options.device),
+                             tensors::torch_dtype(options.dtype));
 
   std::set<std::string> expected;
   std::vector<std::string> missing, unexpected;

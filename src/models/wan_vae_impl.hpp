@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "reelforge/models/wan_vae.hpp"
+#include "reelforge/tensors/device.hpp"
 
 namespace reelforge::models::vae {
 
@@ -120,8 +121,5 @@ struct WanVAE::Impl {
 
   void set_normalisation(const std::vector<double>& mean, const std::vector<double>& std);
 };
-
-at::Device resolve_vae_device(Device device);
-at::ScalarType resolve_vae_dtype(ComputeDType dtype);
 
 }  // namespace reelforge::models

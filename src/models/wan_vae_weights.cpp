@@ -34,7 +34,9 @@ Error format_error(const std::string& message, const std::string& context = {}) 
   return Error(ErrorCategory::Format, "Wan VAE weights: " + message, context);
 }
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool starts_with(const std::string& s, const std::string& p) {
+  return s.rfind(p, 0) == 0;
+}
 bool ends_with(const std::string& s, const std::string& p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
 }
@@ -350,7 +352,9 @@ int64_t WanVAEConfig::temporal_stride() const {
   return s;
 }
 
-int64_t WanVAEConfig::io_channels() const { return version == WanVAEVersion::V2_2 ? 12 : 3; }
+int64_t WanVAEConfig::io_channels() const {
+  return version == WanVAEVersion::V2_2 ? 12 : 3;
+}
 
 WanVAEConfig WanVAEConfig::preset(WanVAEVersion version) {
   WanVAEConfig c;
@@ -606,16 +610,6 @@ WanVAEKeyMap WanVAEKeyMap::detect(const std::vector<std::string>& names, WanVAEL
 
 // ---- building and loading -----------------------------------------------------------------------
 
-at::Device resolve_vae_device(Device device) {
-  if (device == Device::Auto) device = compute_info().device;
-  return device == Device::CUDA ? at::Device(at::kCUDA) : at::Device(at::kCPU);
-}
-
-at::ScalarType resolve_vae_dtype(ComputeDType dtype) {
-  if (dtype == ComputeDType::Auto) dtype = compute_info().dtype;
-  return dtype == ComputeDType::BFloat16 ? at::kBFloat16 : at::kFloat;
-}
-
 std::shared_ptr<WanVAE::Impl> WanVAE::Impl::build(const WanVAEConfig& config, at::Device device,
                                                   at::ScalarType dtype, const Source& source) {
   config.validate();
@@ -682,7 +676,7 @@ WanVAE WanVAE::load(const tensors::Checkpoint& weights, const WanVAELoadOptions&
   for (const auto& p : Impl::parameter_shapes(config)) expected.push_back(p.first);
   tensors::LoadOptions load_options;
   load_options.dtype = at::kFloat;  // norms stay float32; convs are cast to the compute dtype
-  load_options.device = resolve_vae_device(options.device);
+  load_options.device = tensors::torch_device(options.device);
   tensors::KeyMapper mapper = [&map](const std::string& key) -> std::optional<std::string> {
     auto it = map.to_canonical.find(key);
     if (it == map.to_canonical.end()) return std::nullopt;
@@ -690,7 +684,7 @@ WanVAE WanVAE::load(const tensors::Checkpoint& weights, const WanVAELoadOptions&
   };
   tensors::StateDict state = tensors::load_state(weights, mapper, expected, load_options);
   auto impl = Impl::build(
-      config, load_options.device, resolve_vae_dtype(options.dtype),
+      config, load_options.device, tensors::torch_dtype(options.dtype),
       [&](const std::string& name, std::vector<int64_t> shape) { return state.take(name, shape); });
   state.require_all_taken("Wan VAE");
   impl->set_normalisation(options.latent_mean, options.latent_std);
@@ -707,8 +701,8 @@ WanVAELoadOptions WanVAELoadOptions::from_spec(const VAESpec& spec) {
 
 WanVAE WanVAE::random(const WanVAEConfig& config, const WanVAELoadOptions& options, uint64_t seed) {
   c10::InferenceMode guard;
-  const at::Device device = resolve_vae_device(options.device);
-  const at::ScalarType dtype = resolve_vae_dtype(options.dtype);
+  const at::Device device = tensors::torch_device(options.device);
+  const at::ScalarType dtype = tensors::torch_dtype(options.dtype);
   at::manual_seed(seed);
   auto impl =
       Impl::build(config, device, dtype, [&](const std::string& name, std::vector<int64_t> shape) {
