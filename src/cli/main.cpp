@@ -32,7 +32,7 @@ constexpr const char* kGlobalHelp = R"(Global options (anywhere on the line):
 void print_main_help() {
   std::printf("ReelForge %s - storyboard to video, locally.\n\nUsage: reelforge COMMAND [ARGS]\n\nCommands:\n",
               kVersion);
-  for (const Command& c : all_commands()) std::printf("  %-12s %s\n", c.name, c.summary);
+  for (const Command& c : all_commands()) std::printf("  %-14s %s\n", c.name, c.summary);
   std::printf("\n%s", kGlobalHelp);
 }
 
