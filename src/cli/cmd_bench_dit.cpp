@@ -30,7 +30,8 @@ Times one conditional forward of the Wan diffusion transformer at its real size.
   --frames N          video frames, 1 + 4k (default 17)
   --context N         text tokens, <= 512 (default 512)
   --runs N            forwards to time (default 3; the first is reported separately)
-  --dtype T           float32 | bf16 (also a global option; default: the global setting)
+  --dtype T           float32 | bf16 (the global option; default auto = bf16 on CPUs with native
+                      bf16 and on CUDA)
 )";
 
 namespace {
@@ -67,7 +68,6 @@ int run_bench_dit(Args& args) {
   const int64_t frames = args.integer("--frames", 1, 1025).value_or(17);
   const int64_t context_len = args.integer("--context", 1, 512).value_or(512);
   const int64_t runs = args.integer("--runs", 1, 100).value_or(3);
-  const auto dtype_name = args.option("--dtype");
   args.finish();
   if (random_weights == weights_path.has_value()) {
     throw Error(ErrorCategory::InvalidArgument,
@@ -79,9 +79,8 @@ int run_bench_dit(Args& args) {
   models::validate_pixel_size(width_px, height_px, vae_stride, config.patch_size[1]);
   const int64_t latent_frames = models::validate_frame_count(frames);
 
-  ComputeDType dtype = compute_info().dtype;
-  if (dtype_name) dtype = parse_compute_dtype(*dtype_name);
-  if (dtype == ComputeDType::Auto) dtype = ComputeDType::Float32;
+  // --dtype, --device and --threads are global options, already applied by main().
+  const ComputeDType dtype = compute_info().dtype;
   models::WanDiTLoadOptions options;
   options.dtype = dtype;
   options.hints.model_type = config.model_type;

@@ -20,6 +20,7 @@
 #include "reelforge/core/error.hpp"
 #include "reelforge/models/umt5.hpp"
 #include "reelforge/tensors/checkpoint.hpp"
+#include "reelforge/tensors/device.hpp"
 
 namespace reelforge::cli {
 
@@ -37,9 +38,9 @@ full layer count, and the process's peak resident memory.
                      sizes for --random-weights (default umT5-XXL: 4096, 4096, 10240, 64, 256384)
   --tokens N         sequence length (default 512, Wan's text_len)
   --batch N          prompts per forward (default 1)
-  --dtype D          float32 | bf16 (default float32)
-  --device D         cpu | cuda (default cpu)
-  --threads N        intra-op threads (default: one per hardware thread)
+  --dtype D, --device D, --threads N
+                     the global options (default auto: bf16 on CPUs with native bf16 and on CUDA;
+                     CUDA when available; one thread per hardware thread)
   --runs N           timed forwards after one warm-up (default 2; best and mean reported))";
 
 namespace {
@@ -69,20 +70,13 @@ int run_bench_umt5(Args& args) {
   const int64_t tokens = args.integer("--tokens", 1, 1 << 16).value_or(512);
   const int64_t batch = args.integer("--batch", 1, 1024).value_or(1);
   const int runs = static_cast<int>(args.integer("--runs", 1, 1000).value_or(2));
-  const std::string dtype_name = args.option_or("--dtype", "float32");
-  const std::string device_name = args.option_or("--device", "cpu");
-  ComputeOptions compute;
-  compute.device = parse_device(device_name);
-  compute.dtype = parse_compute_dtype(dtype_name);
-  if (compute.dtype == ComputeDType::Auto) compute.dtype = ComputeDType::Float32;
-  if (compute.device == Device::Auto) compute.device = Device::CPU;
-  compute.threads = static_cast<int>(args.integer("--threads", 0, 1024).value_or(0));
   args.finish();
-  const ComputeInfo info = init_compute(compute);
+  // --dtype, --device and --threads are global options, already applied by main().
+  const ComputeInfo& info = compute_info();
 
   models::UMT5LoadOptions options;
-  options.device = info.device == Device::CUDA ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU);
-  options.dtype = info.dtype == ComputeDType::BFloat16 ? at::kBFloat16 : at::kFloat;
+  options.device = tensors::torch_device(info.device);
+  options.dtype = tensors::torch_dtype(info.dtype);
 
   auto t0 = std::chrono::steady_clock::now();
   const models::UMT5Encoder encoder =

@@ -32,7 +32,8 @@ peak resident memory (VmHWM) of each phase.
   --phase P           decode | encode | both (default both; run phases in separate processes for
                       clean per-phase peaks where /proc/self/clear_refs is not available)
   --tile N            spatial tiles of N latent pixels (default: no tiling)
-  --dtype T           float32 | bf16 (also a global option; default: the global setting)
+  --dtype T           float32 | bf16 (the global option; default auto = bf16 on CPUs with native
+                      bf16 and on CUDA)
 )";
 
 namespace {
@@ -41,6 +42,16 @@ using Clock = BenchClock;
 
 double gb(int64_t bytes) {
   return double(bytes) / 1e9;
+}
+
+// One line per phase: time, time per frame, and the phase's peak RSS over what it started from.
+void report_phase(const char* phase, double seconds, int64_t frames, int64_t rss_before) {
+  const int64_t peak = proc_status_bytes("VmHWM");
+  std::printf(
+      "%s: %.2f s for %lld frames (%.3f s/frame); peak RSS %.2f GB (+%.2f GB over the %.2f GB "
+      "before)\n",
+      phase, seconds, (long long)frames, seconds / double(frames), gb(peak), gb(peak - rss_before),
+      gb(rss_before));
 }
 
 }  // namespace
@@ -56,7 +67,6 @@ int run_bench_vae(Args& args) {
   const int64_t frames = args.integer("--frames", 1, 100001).value_or(17);
   const std::string phase = args.option_or("--phase", "both");
   const int64_t tile = args.integer("--tile", 0, 4096).value_or(0);
-  const auto dtype_name = args.option("--dtype");
   args.finish();
   if (random_weights == weights_path.has_value()) {
     throw Error(ErrorCategory::InvalidArgument,
@@ -68,9 +78,8 @@ int run_bench_vae(Args& args) {
   }
   const int64_t latent_frames = models::validate_frame_count(frames);
 
-  ComputeDType dtype = compute_info().dtype;
-  if (dtype_name) dtype = parse_compute_dtype(*dtype_name);
-  if (dtype == ComputeDType::Auto) dtype = ComputeDType::Float32;
+  // --dtype, --device and --threads are global options, already applied by main().
+  const ComputeDType dtype = compute_info().dtype;
   models::WanVAELoadOptions options;
   options.dtype = dtype;
 
@@ -130,11 +139,7 @@ int run_bench_vae(Args& args) {
         },
         run);
     const double decode_s = seconds_since(start);
-    std::printf(
-        "decode (streaming): %.2f s for %lld frames (%.3f s/frame); peak RSS %.2f GB (+%.2f GB "
-        "over the %.2f GB before)\n",
-        decode_s, (long long)produced, decode_s / double(produced), gb(proc_status_bytes("VmHWM")),
-        gb(proc_status_bytes("VmHWM") - rss_before), gb(rss_before));
+    report_phase("decode (streaming)", decode_s, produced, rss_before);
     (void)checksum;
   }
   if (phase != "decode") {
@@ -145,11 +150,7 @@ int run_bench_vae(Args& args) {
     const at::Tensor latent = vae.encode(video, run);
     (void)latent.abs().max().item<double>();
     const double encode_s = seconds_since(start);
-    std::printf(
-        "encode (whole clip): %.2f s for %lld frames (%.3f s/frame); peak RSS %.2f GB (+%.2f GB "
-        "over the %.2f GB before)\n",
-        encode_s, (long long)frames, encode_s / double(frames), gb(proc_status_bytes("VmHWM")),
-        gb(proc_status_bytes("VmHWM") - rss_before), gb(rss_before));
+    report_phase("encode (whole clip)", encode_s, frames, rss_before);
   }
   return 0;
 }

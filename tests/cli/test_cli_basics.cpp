@@ -62,3 +62,18 @@ TEST(Cli, BenchVaePrintsFiguresAndRejectsBadSizes) {
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("encode, dit, umt5, vae"), std::string::npos) << unknown.err;
 }
+
+// --dtype is a global option: every bench must run in the dtype it names.
+TEST(Cli, BenchesHonourTheGlobalDtype) {
+  for (const char* dtype : {"float32", "bf16"}) {
+    auto umt5 = run_cli({"bench", "umt5", "--random-weights", "--layers", "1", "--dim", "32",
+                         "--dim-attn", "32", "--ffn", "64", "--heads", "4", "--vocab", "100",
+                         "--tokens", "16", "--runs", "1", "--dtype", dtype});
+    ASSERT_EQ(umt5.exit_code, 0) << umt5.err;
+    EXPECT_NE(umt5.out.find(std::string(dtype) + " on cpu"), std::string::npos) << umt5.out;
+    auto vae = run_cli({"bench", "vae", "--variant", "2.1", "--random-weights", "--size", "32x32",
+                        "--frames", "1", "--phase", "decode", "--dtype", dtype});
+    ASSERT_EQ(vae.exit_code, 0) << vae.err;
+    EXPECT_NE(vae.out.find(std::string(dtype) + " on cpu"), std::string::npos) << vae.out;
+  }
+}
