@@ -7,12 +7,15 @@
 #include <string>
 
 #include "bench_dit.hpp"
+#include "bench_generate.hpp"
 #include "bench_umt5.hpp"
 #include "bench_vae.hpp"
 #include "commands.hpp"
+#include "option_parsing.hpp"
 #include "progress_printer.hpp"
 #include "reelforge/core/error.hpp"
 #include "reelforge/media/encode_benchmark.hpp"
+#include "reelforge/media/post_benchmark.hpp"
 
 namespace reelforge::cli {
 
@@ -27,12 +30,23 @@ same raw frames with the same settings, in the same run.
   --crf N        0 to 51 (default 20)
   --rounds N     run each side N times and keep the best (default 1))";
 
+const char* const kBenchPostUsage = R"(Usage: reelforge bench post [options]
+
+Post-processing per output frame: frame-rate conversion (motion-compensated by default) from the
+model's native rate, and upscaling to the output preset with sharpening.
+  --size WxH         native frame size (default 832x480)
+  --frames N         native frames (default 17)
+  --from FPS         native rate (default 16)
+  --to FPS           output rate (default 24)
+  --interpolation M  flow, blend or nearest (default flow)
+  --resolution R     output preset of the frame's aspect: 480p, 720p, 1080p (default 1080p))";
+
 std::string bench_usage() {
   return std::string(R"(Usage: reelforge bench SUBCOMMAND [options]
 
-Subcommands: encode, dit, umt5, vae. Figures are printed, never judged.
+Subcommands: encode, generate, post, dit, umt5, vae. Figures are printed, never judged.
 
-)") + kBenchEncodeUsage + "\n\n" + kBenchDiTUsage + "\n\n" + kBenchUMT5Usage +
+)") + kBenchEncodeUsage + "\n\n" + kBenchGenerateUsage + "\n\n" + kBenchPostUsage + "\n\n" + kBenchDiTUsage + "\n\n" + kBenchUMT5Usage +
          "\n\n" + kBenchVAEUsage;
 }
 
@@ -51,11 +65,7 @@ int run_bench_encode(Args& args) {
   if (auto n = args.integer("--crf", 0, 51)) options.crf = int(*n);
   if (auto n = args.integer("--rounds", 1, 100)) options.rounds = int(*n);
   if (auto p = args.option("--preset")) {
-    const auto& presets = media::encoder_presets();
-    if (std::find(presets.begin(), presets.end(), *p) == presets.end()) {
-      throw Error(ErrorCategory::InvalidArgument, "--preset: unknown preset '" + *p + "'");
-    }
-    options.preset = *p;
+    options.preset = parse_encoder_preset_option("--preset", *p);
   }
   args.finish();
 
@@ -74,14 +84,52 @@ int run_bench_encode(Args& args) {
   return 0;
 }
 
+int run_bench_post(Args& args) {
+  media::PostBenchmarkOptions options;
+  if (auto v = args.option("--size")) {
+    int w = 0, h = 0;
+    char x = 0;
+    if (std::sscanf(v->c_str(), "%d%c%d", &w, &x, &h) != 3 || x != 'x' || w < 16 || h < 16) {
+      throw Error(ErrorCategory::InvalidArgument, "--size: expected WxH such as 832x480");
+    }
+    options.native_size = {w, h};
+  }
+  if (auto n = args.integer("--frames", 2, 1000)) options.source_frames = int(*n);
+  if (auto f = args.number("--from", 1, 120)) options.src_fps = *f;
+  if (auto f = args.number("--to", 1, 120)) options.dst_fps = *f;
+  if (auto m = args.option("--interpolation")) {
+    options.method = media::parse_interpolation_method(*m);
+  }
+  const media::Resolution resolution =
+      media::parse_resolution(args.option_or("--resolution", "1080p"));
+  args.finish();
+  const media::FrameSize n = options.native_size;
+  const media::Aspect aspect = n.width_px > n.height_px   ? media::Aspect::Wide
+                               : n.width_px < n.height_px ? media::Aspect::Vertical
+                                                          : media::Aspect::Square;
+  options.output_size = media::preset_size(aspect, resolution);
+  const media::PostBenchmarkResult r = media::run_post_benchmark(options, {}, interrupt_token());
+  std::printf("post %dx%d -> %dx%d, %d frames at %g fps -> %lld at %g fps (%s)\n", n.width_px,
+              n.height_px, options.output_size.width_px, options.output_size.height_px,
+              r.source_frames, options.src_fps, (long long)r.output_frames, options.dst_fps,
+              media::to_string(options.method));
+  std::printf("  retime:  %7.1f ms per output frame (%.2f s; %lld flow pairs, %lld blended)\n",
+              1e3 * r.retime_s_per_frame, r.retime_s, (long long)r.interpolation.flow_pairs,
+              (long long)r.interpolation.fallback_pairs);
+  std::printf("  upscale: %7.1f ms per output frame (%.2f s)\n", 1e3 * r.upscale_s_per_frame,
+              r.upscale_s);
+  return 0;
+}
+
 struct Benchmark {
   const char* name;
   int (*run)(Args& args);
 };
 
-// Add `generate` ... here, and their usage to bench_usage().
 const Benchmark kBenchmarks[] = {
     {"encode", run_bench_encode},
+    {"generate", run_bench_generate},
+    {"post", run_bench_post},
     {"dit", run_bench_dit},
     {"umt5", run_bench_umt5},
     {"vae", run_bench_vae},
@@ -90,7 +138,7 @@ const Benchmark kBenchmarks[] = {
 }  // namespace
 
 int run_bench(Args& args) {
-  const std::string name = args.positional("bench subcommand (encode, dit, umt5, vae)");
+  const std::string name = args.positional("bench subcommand (encode, generate, post, dit, umt5, vae)");
   for (const Benchmark& b : kBenchmarks) {
     if (name == b.name) return b.run(args);
   }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "option_parsing.hpp"
 #include "progress_printer.hpp"
 #include "reelforge/core/error.hpp"
 #include "reelforge/media/convert.hpp"
@@ -42,17 +43,6 @@ Reframes a video or a still image into an H.264 MP4 at an output preset. A still
 Ctrl-C stops the conversion and leaves no output file.)";
 
 namespace {
-
-// Runs `parse` and prefixes its InvalidArgument with the option's name.
-template <typename F>
-auto named(const char* option, F&& parse) {
-  try {
-    return parse();
-  } catch (const Error& e) {
-    if (e.category() != ErrorCategory::InvalidArgument) throw;
-    throw Error(ErrorCategory::InvalidArgument, std::string(option) + ": " + e.message());
-  }
-}
 
 std::string creation_time_text(const media::VideoMetadata& m) {
   return m.creation_time ? media::format_creation_time(*m.creation_time) : std::string();
@@ -156,25 +146,9 @@ int run_convert(Args& args) {
   options.aspect = named("--aspect", [&] { return media::parse_aspect(*aspect); });
   options.resolution = named("--resolution", [&] { return media::parse_resolution(*resolution); });
   options.fit = fit ? media::Fit::Letterbox : media::Fit::Fill;
-  if (fps) {
-    options.fps = named("--fps", [&] { return media::FrameRate::parse(*fps); });
-    if (options.fps->value() < media::kMinFps - 1e-9 ||
-        options.fps->value() > media::kMaxFps + 1e-9) {
-      throw Error(ErrorCategory::InvalidArgument,
-                  "--fps " + *fps + " is out of range; valid: 8 to 60");
-    }
-  }
+  if (fps) options.fps = parse_fps_option("--fps", *fps);
   if (crf) options.crf = int(*crf);
-  if (preset) {
-    const auto& presets = media::encoder_presets();
-    if (std::find(presets.begin(), presets.end(), *preset) == presets.end()) {
-      std::string valid;
-      for (const auto& p : presets) valid += (valid.empty() ? "" : ", ") + p;
-      throw Error(ErrorCategory::InvalidArgument,
-                  "--preset: unknown preset '" + *preset + "'; valid: " + valid);
-    }
-    options.preset = *preset;
-  }
+  if (preset) options.preset = parse_encoder_preset_option("--preset", *preset);
 
   media::ConvertResult result;
   {

@@ -22,6 +22,8 @@ const std::vector<Command>& all_commands();
 // Fired by Ctrl-C (SIGINT/SIGTERM); long commands pass it to the core.
 const CancellationToken& interrupt_token();
 
+int run_generate(Args& args);
+int run_render(Args& args);
 int run_info(Args& args);
 int run_probe(Args& args);
 int run_convert(Args& args);
@@ -30,6 +32,8 @@ int run_bench(Args& args);
 int run_check_fixture(Args& args);
 int run_models(Args& args);
 
+extern const char* const kGenerateUsage;
+extern const char* const kRenderUsage;
 extern const char* const kInfoUsage;
 extern const char* const kProbeUsage;
 extern const char* const kConvertUsage;

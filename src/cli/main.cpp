@@ -53,6 +53,10 @@ const CancellationToken& interrupt_token() {
 
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> commands = {
+      {"generate", "generate a clip from a prompt (and an image or a clip)", kGenerateUsage,
+       run_generate},
+      {"render", "render a storyboard into a clip; resume a stopped render", kRenderUsage,
+       run_render},
       {"info", "show versions, device, threads and paths", kInfoUsage, run_info},
       {"probe", "describe a video or image file", kProbeUsage, run_probe},
       {"convert", "reframe a video or still into a preset clip", kConvertUsage, run_convert},
@@ -60,7 +64,7 @@ const std::vector<Command>& all_commands() {
       {"models", "list installed models, inspect a model folder", kModelsUsage, run_models},
       {"check-fixture", "run a golden Wan fixture and compare with its outputs", kCheckFixtureUsage,
        run_check_fixture},
-      {"bench", "measure performance (encode, dit, umt5, vae)", kBenchUsage, run_bench},
+      {"bench", "measure performance (encode, generate, post, dit, umt5, vae)", kBenchUsage, run_bench},
   };
   return commands;
 }

@@ -55,6 +55,34 @@ void resize_to(const cv::Mat& src, cv::Mat& dst, cv::Size size) {
 
 }  // namespace
 
+ReframeLayout reframe_layout(cv::Size source, FrameSize size, Fit fit) {
+  RF_CHECK(source.width > 0 && source.height > 0 && size.width_px > 0 && size.height_px > 0,
+           "reframe_layout needs positive sizes");
+  const double sx = double(size.width_px) / source.width;
+  const double sy = double(size.height_px) / source.height;
+  ReframeLayout layout;
+  if (fit == Fit::Letterbox) {
+    const double s = std::min(sx, sy);
+    // The side that limits the scale fills the frame exactly; the other gets even bars.
+    const int w =
+        sx <= sy ? size.width_px : std::clamp(int(std::lround(source.width * s)), 1, size.width_px);
+    const int h = sy <= sx ? size.height_px
+                           : std::clamp(int(std::lround(source.height * s)), 1, size.height_px);
+    layout.source_rect = cv::Rect(0, 0, source.width, source.height);
+    layout.target_rect = cv::Rect((size.width_px - w) / 2, (size.height_px - h) / 2, w, h);
+  } else {
+    const double s = std::max(sx, sy);
+    // Crop the source to the target's aspect first (centred), then scale: cheaper and exact.
+    const int cw =
+        sx >= sy ? source.width : std::clamp(int(std::lround(size.width_px / s)), 1, source.width);
+    const int ch = sy >= sx ? source.height
+                            : std::clamp(int(std::lround(size.height_px / s)), 1, source.height);
+    layout.source_rect = cv::Rect((source.width - cw) / 2, (source.height - ch) / 2, cw, ch);
+    layout.target_rect = cv::Rect(0, 0, size.width_px, size.height_px);
+  }
+  return layout;
+}
+
 cv::Mat reframe(const cv::Mat& rgb, FrameSize size, Fit fit) {
   if (rgb.empty()) throw Error(ErrorCategory::InvalidArgument, "cannot reframe an empty image");
   if (rgb.type() != CV_8UC3) {
@@ -67,31 +95,17 @@ cv::Mat reframe(const cv::Mat& rgb, FrameSize size, Fit fit) {
                                                     "x" + std::to_string(size.height_px) +
                                                     " is not positive");
   }
-  const double sx = double(size.width_px) / rgb.cols;
-  const double sy = double(size.height_px) / rgb.rows;
-  cv::Mat out;
-  if (fit == Fit::Letterbox) {
-    const double s = std::min(sx, sy);
-    // The side that limits the scale fills the frame exactly; the other gets even bars.
-    const int w =
-        sx <= sy ? size.width_px : std::clamp(int(std::lround(rgb.cols * s)), 1, size.width_px);
-    const int h =
-        sy <= sx ? size.height_px : std::clamp(int(std::lround(rgb.rows * s)), 1, size.height_px);
-    out = cv::Mat(size.height_px, size.width_px, CV_8UC3, cv::Scalar::all(0));
-    cv::Mat roi = out(cv::Rect((size.width_px - w) / 2, (size.height_px - h) / 2, w, h));
-    cv::Mat scaled;
-    resize_to(rgb, scaled, {w, h});
-    scaled.copyTo(roi);
-  } else {
-    const double s = std::max(sx, sy);
-    // Crop the source to the target's aspect first (centred), then scale: cheaper and exact.
-    const int cw =
-        sx >= sy ? rgb.cols : std::clamp(int(std::lround(size.width_px / s)), 1, rgb.cols);
-    const int ch =
-        sy >= sx ? rgb.rows : std::clamp(int(std::lround(size.height_px / s)), 1, rgb.rows);
-    const cv::Mat crop = rgb(cv::Rect((rgb.cols - cw) / 2, (rgb.rows - ch) / 2, cw, ch));
-    resize_to(crop, out, {size.width_px, size.height_px});
+  const ReframeLayout layout = reframe_layout(rgb.size(), size, fit);
+  const cv::Mat source = rgb(layout.source_rect);
+  if (layout.target_rect.size() == cv::Size(size.width_px, size.height_px)) {
+    cv::Mat out;
+    resize_to(source, out, layout.target_rect.size());
+    return out;
   }
+  cv::Mat out(size.height_px, size.width_px, CV_8UC3, cv::Scalar::all(0));
+  cv::Mat scaled;
+  resize_to(source, scaled, layout.target_rect.size());
+  scaled.copyTo(out(layout.target_rect));
   return out;
 }
 

@@ -261,6 +261,7 @@ ModelManifest ModelManifest::from_json(const json& j, const fs::path& dir) {
     if (m.defaults.solver != "unipc" && m.defaults.solver != "dpm++" && m.defaults.solver != "euler") {
       ObjectReader::fail("/defaults/solver", "must be one of unipc, dpm++, euler");
     }
+    m.defaults.negative_prompt = r.string("negative_prompt", std::string());
     r.finish();
   }
   root.finish();
@@ -315,6 +316,9 @@ json ModelManifest::to_json() const {
                    {"shift", defaults.shift},
                    {"guidance", defaults.guidance},
                    {"solver", defaults.solver}};
+  if (!defaults.negative_prompt.empty()) {
+    j["defaults"]["negative_prompt"] = defaults.negative_prompt;
+  }
   return j;
 }
 

@@ -68,4 +68,14 @@ ModelManifest find_model(const std::string& name_or_dir) {
                   (available.empty() ? "none (see reelforge models list)" : available));
 }
 
+std::string default_model_name() {
+  for (const InstalledModel& m : list_models()) {
+    if (m.problem.empty() && m.manifest.name != kBuiltinModelName &&
+        m.manifest.supports(Task::TextToVideo)) {
+      return m.manifest.name;
+    }
+  }
+  return kBuiltinModelName;
+}
+
 }  // namespace reelforge::models

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <optional>
@@ -560,6 +561,22 @@ size_t UMT5Encoder::parameter_count() const {
     }
   }
   return n;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> UMT5Encoder::named_parameters() const {
+  const UMT5WeightNames names{UMT5KeyLayout::Wan, ""};
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  out.emplace_back(names.prefix + "token_embedding.weight", token_embedding_);
+  for (int64_t i = 0; i < config_.num_layers; ++i) {
+    const Layer& l = layers_[static_cast<size_t>(i)];
+    const at::Tensor* tensors[] = {&l.norm1, &l.q,     &l.k,    &l.v,   &l.o,
+                                   &l.pos,   &l.norm2, &l.gate, &l.fc1, &l.fc2};
+    for (size_t w = 0; w < std::size(kLayerWeights); ++w) {
+      out.emplace_back(layer_key(names, i, kLayerWeights[w]), *tensors[w]);
+    }
+  }
+  out.emplace_back(final_norm_key(names), final_norm_);
+  return out;
 }
 
 at::Tensor UMT5Encoder::relative_buckets(int64_t length) const {

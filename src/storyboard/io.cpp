@@ -431,7 +431,7 @@ Storyboard read_storyboard(const json& doc, std::vector<Issue>& issues, std::vec
       Shot shot;
       if (r.object(j, path,
                    {"id", "prompt", "negative_prompt", "duration_s", "transition", "keyframe",
-                    "source_video", "seed"})) {
+                    "source_video", "continuity", "seed"})) {
         r.string(j, "id", path, true, shot.id);
         r.string(j, "prompt", path, true, shot.prompt);
         r.string(j, "negative_prompt", path, false, shot.negative_prompt);
@@ -467,6 +467,7 @@ Storyboard read_storyboard(const json& doc, std::vector<Issue>& issues, std::vec
           }
           shot.source_video = std::move(sv);
         }
+        r.enumeration(j, "continuity", path, false, shot.continuity, parse_continuity);
         if (j.contains("seed")) {
           const json& v = *j.find("seed");
           if (v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0)) {
@@ -709,6 +710,7 @@ std::string to_json_text(const Storyboard& sb) {
       shot["source_video"] = ojson{{"path", s.source_video->path},
                                    {"strength", number_value(s.source_video->strength)}};
     }
+    if (s.continuity != Continuity::Cut) shot["continuity"] = to_string(s.continuity);
     if (s.seed) shot["seed"] = *s.seed;
     shots.push_back(std::move(shot));
   }

@@ -3,25 +3,10 @@
 #include <string>
 
 #include "reelforge/core/error.hpp"
+#include "reelforge/core/hash.hpp"
 
 namespace reelforge::storyboard {
 namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-uint64_t fnv1a64(std::string_view text) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 bool same_double(double a, double b) {
   return a == b || (a != a && b != b);
@@ -74,7 +59,8 @@ bool operator==(const ProjectSettings& a, const ProjectSettings& b) {
 bool operator==(const Shot& a, const Shot& b) {
   return a.id == b.id && a.prompt == b.prompt && a.negative_prompt == b.negative_prompt &&
          same_double(a.duration_s, b.duration_s) && a.keyframe == b.keyframe &&
-         a.source_video == b.source_video && a.transition == b.transition && a.seed == b.seed;
+         a.source_video == b.source_video && a.transition == b.transition && a.continuity == b.continuity &&
+         a.seed == b.seed;
 }
 bool operator==(const Storyboard& a, const Storyboard& b) {
   return a.title == b.title && a.project == b.project && a.shots == b.shots;
@@ -88,6 +74,10 @@ const char* to_string(TransitionKind kind) {
 }
 const char* to_string(QualityPreset quality) {
   return quality == QualityPreset::Final ? "final" : "draft";
+}
+
+const char* to_string(Continuity continuity) {
+  return continuity == Continuity::Continue ? "continue" : "cut";
 }
 
 KeyframeAt parse_keyframe_at(std::string_view text) {
@@ -109,6 +99,13 @@ QualityPreset parse_quality_preset(std::string_view text) {
   if (text == "final") return QualityPreset::Final;
   throw Error(ErrorCategory::InvalidArgument,
               "unknown quality preset '" + std::string(text) + "'; valid: draft, final");
+}
+
+Continuity parse_continuity(std::string_view text) {
+  if (text == "cut") return Continuity::Cut;
+  if (text == "continue") return Continuity::Continue;
+  throw Error(ErrorCategory::InvalidArgument,
+              "unknown continuity '" + std::string(text) + "'; valid: cut, continue");
 }
 
 }  // namespace reelforge::storyboard

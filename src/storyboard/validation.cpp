@@ -208,11 +208,30 @@ class Validator {
                   "(ignore it)");
         }
       }
+      check_continuity(shot, i, base);
     }
     const double total = sb.total_duration_s();
     if (!shot_over_limit && std::isfinite(total) && total > kMaxTotalDuration_s + kTimeEpsilon_s) {
       add("/shots", "the total duration " + seconds(total) + " exceeds the " +
                         seconds(kMaxTotalDuration_s) + " limit of a storyboard");
+    }
+  }
+
+  // A continued shot is generated onward from the previous shot's last frame, so it cannot also
+  // start from a keyframe of its own or fade in over the previous shot.
+  void check_continuity(const Shot& shot, size_t index, const std::string& base) {
+    if (shot.continuity != Continuity::Continue) return;
+    const std::string path = base + "/continuity";
+    if (index == 0) {
+      add(path, "the first shot has no previous shot to continue from; use \"cut\"");
+    }
+    if (shot.keyframe && shot.keyframe->at == KeyframeAt::First) {
+      add(path, "a shot that continues the previous one cannot also start from a keyframe; "
+                "move the keyframe to \"last\" or use \"cut\"");
+    }
+    if (shot.transition.kind == TransitionKind::Crossfade) {
+      add(path, "a shot that continues the previous one cannot crossfade into it; use a cut "
+                "transition or continuity \"cut\"");
     }
   }
 

@@ -60,7 +60,7 @@ TEST(Cli, BenchVaePrintsFiguresAndRejectsBadSizes) {
   EXPECT_NE(bad.err.find("nearest valid"), std::string::npos) << bad.err;
   auto unknown = run_cli({"bench", "teleport"});
   EXPECT_EQ(unknown.exit_code, 2);
-  EXPECT_NE(unknown.err.find("encode, dit, umt5, vae"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("encode, generate, post, dit, umt5, vae"), std::string::npos) << unknown.err;
 }
 
 // --dtype is a global option: every bench must run in the dtype it names.

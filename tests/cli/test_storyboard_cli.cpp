@@ -112,7 +112,7 @@ TEST(StoryboardCli, ValidatePrintsEveryProblemOnItsOwnLine) {
             "/shots/0/prompt: empty prompt; describe what the shot shows\n"
             "/shots/0/duration_s: 25 s exceeds the 20 s limit of a storyboard\n"
             "/shots/1/promt: unknown field; did you mean \"prompt\"? (valid here: id, prompt, "
-            "negative_prompt, duration_s, transition, keyframe, source_video, seed)\n"
+            "negative_prompt, duration_s, transition, keyframe, source_video, continuity, seed)\n"
             "/shots/1/id: duplicate id \"a\"; /shots/0 already uses it\n");
   EXPECT_TRUE(contains(r.err, "bad.json: 4 problems")) << r.err;
 }

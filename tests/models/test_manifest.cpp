@@ -18,6 +18,8 @@ using reelforge::ErrorCategory;
 using reelforge::testing::TempDir;
 using namespace reelforge::models;
 
+using reelforge::testing::ScopedEnv;
+
 namespace {
 
 json valid_manifest(const std::string& name = "tiny") {
@@ -49,22 +51,6 @@ void write_model(const fs::path& dir, const json& j) {
   fs::create_directories(dir);
   reelforge::write_file_atomic(dir / "model.json", j.dump(2));
 }
-
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) ::setenv(name_, old_->c_str(), 1);
-    else ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 }  // namespace
 

@@ -438,6 +438,39 @@ TEST(UMT5Random, InPlaceRandomWeightsAreSeededAndRun) {
   EXPECT_THROW(UMT5Encoder::random(bad, UMT5LoadOptions{}), Error);
 }
 
+TEST(UMT5Random, NamedParametersSaveAndLoadBack) {
+  UMT5Config c;
+  c.vocab = 50;
+  c.dim = 16;
+  c.dim_attn = 24;
+  c.dim_ffn = 40;
+  c.num_heads = 3;
+  c.num_layers = 2;
+  const auto original = UMT5Encoder::random(c, UMT5LoadOptions{}, 3);
+  const auto params = original.named_parameters();
+  EXPECT_EQ(params.size(), size_t(2 + 10 * c.num_layers));
+  EXPECT_EQ(params.front().first, "token_embedding.weight");
+  EXPECT_EQ(params.back().first, "norm.weight");
+  int64_t count = 0;
+  for (const auto& p : params) count += p.second.numel();
+  EXPECT_EQ(count, c.parameter_count());
+
+  reelforge::testing::TempDir dir;
+  reelforge::tensors::save_safetensors(dir / "umt5.safetensors", params);
+  UMT5LoadOptions strict;
+  strict.unexpected = reelforge::models::UnexpectedKeys::Error;  // every saved key is a weight
+  const auto loaded = UMT5Encoder::load(Checkpoint::open(dir / "umt5.safetensors"), strict);
+  EXPECT_EQ(loaded.load_report().layout, UMT5KeyLayout::Wan);
+  EXPECT_TRUE(loaded.config() == c);
+  const at::Tensor ids = at::randint(0, c.vocab, {2, 9}, at::kLong);
+  at::Tensor mask = at::ones({2, 9}, at::kLong);
+  mask[1].slice(0, 5).zero_();
+  EXPECT_TRUE(at::equal(loaded.forward(ids, mask), original.forward(ids, mask)));
+  // A different encoder's weights give different outputs, so the comparison above means something.
+  const auto other = UMT5Encoder::random(c, UMT5LoadOptions{}, 4);
+  EXPECT_FALSE(at::equal(other.forward(ids, mask), original.forward(ids, mask)));
+}
+
 TEST(UMT5Errors, MissingMismatchedAndForeignWeights) {
   REQUIRE_FIXTURE(path);
   const auto ckpt = Checkpoint::open(path);

@@ -397,5 +397,40 @@ TEST(StoryboardValidation, LongIssueListsAreCappedInTheMessage) {
   EXPECT_NO_THROW(throw_if_issues({}));
 }
 
+TEST(StoryboardValidation, ContinuityContinueRoundTripsAndIsValidAfterACut) {
+  json doc = valid_doc();
+  doc["shots"][1]["transition"] = {{"kind", "cut"}};
+  doc["shots"][1]["continuity"] = "continue";
+  EXPECT_TRUE(issues_of(doc).empty()) << test::describe(issues_of(doc));
+  const Storyboard sb = parse(doc.dump(), "/nonexistent", test::no_media());
+  EXPECT_EQ(sb.shots[1].continuity, Continuity::Continue);
+  EXPECT_EQ(sb.shots[0].continuity, Continuity::Cut);
+  const json written = json::parse(to_json_text(sb));
+  EXPECT_EQ(written["shots"][1]["continuity"], "continue");
+  EXPECT_FALSE(written["shots"][0].contains("continuity"));  // the default is not written
+}
+
+TEST(StoryboardValidation, ContinuityConflictsAreNamed) {
+  json doc = valid_doc();
+  doc["shots"][0]["continuity"] = "continue";
+  EXPECT_TRUE(only_issue(issues_of(doc), "/shots/0/continuity", "first shot"));
+
+  doc = valid_doc();
+  doc["shots"][1]["continuity"] = "continue";  // shot 1 crossfades in
+  EXPECT_TRUE(only_issue(issues_of(doc), "/shots/1/continuity", "cannot crossfade"));
+
+  doc = valid_doc();
+  doc["shots"][1]["transition"] = {{"kind", "cut"}};
+  doc["shots"][1]["continuity"] = "continue";
+  doc["shots"][1]["keyframe"] = {{"path", "k.png"}, {"at", "first"}};
+  EXPECT_TRUE(only_issue(issues_of(doc), "/shots/1/continuity", "keyframe"));
+  doc["shots"][1]["keyframe"]["at"] = "last";
+  EXPECT_TRUE(issues_of(doc).empty()) << test::describe(issues_of(doc));
+
+  doc["shots"][1]["continuity"] = "onward";
+  EXPECT_TRUE(only_issue(issues_of(doc), "/shots/1/continuity", "valid: cut, continue"));
+}
+
 }  // namespace
 }  // namespace reelforge::storyboard
+

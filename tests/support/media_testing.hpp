@@ -5,10 +5,13 @@
 
 #include <filesystem>
 #include <functional>
+
+#include <gtest/gtest.h>
 #include <opencv2/core/mat.hpp>
 #include <string>
 #include <vector>
 
+#include "reelforge/core/error.hpp"
 #include "reelforge/media/video_reader.hpp"
 #include "reelforge/media/video_writer.hpp"
 
@@ -32,6 +35,17 @@ std::vector<cv::Mat> ffmpeg_decode(const std::filesystem::path& path, int width_
 
 // Names of the entries of a folder (hidden ones included).
 std::vector<std::string> folder_entries(const std::filesystem::path& dir);
+
+// Runs `f` and adds a failure naming `what` unless it throws Error(InvalidArgument).
+template <typename F>
+void expect_invalid_argument(F&& f, const char* what) {
+  try {
+    f();
+    ADD_FAILURE() << what << ": no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::InvalidArgument) << what << ": " << e.what();
+  }
+}
 
 // Raw rgb24 frames written to a file, for feeding the ffmpeg program.
 void write_raw_rgb(const std::filesystem::path& path, const std::vector<cv::Mat>& frames);

@@ -104,4 +104,17 @@ fs::path fixtures_or_empty() {
 
 fs::path test_data(const std::string& name) { return fs::path(REELFORGE_TEST_DATA) / name; }
 
+ScopedEnv::ScopedEnv(const char* name, const std::string& value) : name_(name) {
+  if (const char* old = std::getenv(name)) old_ = old;
+  ::setenv(name, value.c_str(), 1);
+}
+
+ScopedEnv::~ScopedEnv() {
+  if (old_) {
+    ::setenv(name_, old_->c_str(), 1);
+  } else {
+    ::unsetenv(name_);
+  }
+}
+
 }  // namespace reelforge::testing

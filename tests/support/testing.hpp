@@ -3,6 +3,7 @@
 // CLI under test, the `ffmpeg` program that makes reference media), and fixture discovery.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,20 @@ bool run_ffmpeg(const std::vector<std::string>& args);
 // The golden fixtures folder, or "" when absent. When absent and $CI is set, the caller must fail.
 std::filesystem::path fixtures_or_empty();
 bool running_in_ci();
+
+// Sets an environment variable (inherited by programs the test runs) and restores the previous
+// value, or its absence, when it goes out of scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
 
 // Files shipped with the tests (tests/data).
 std::filesystem::path test_data(const std::string& name);

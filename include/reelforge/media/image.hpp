@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <opencv2/core/mat.hpp>
+#include <opencv2/core/types.hpp>
 
 #include "reelforge/media/presets.hpp"
 
@@ -24,5 +25,15 @@ bool looks_like_image(const std::filesystem::path& path);
 // Resizes `rgb` into exactly `size` with `fit`: area resampling when shrinking, Lanczos when
 // enlarging. Error(InvalidArgument) for an empty image or a non-positive size.
 cv::Mat reframe(const cv::Mat& rgb, FrameSize size, Fit fit);
+
+// The geometry reframe uses: `source_rect` of the image is resized into `target_rect` of the
+// frame (Fill: a centred crop into the whole frame; Letterbox: the whole image into a centred
+// rectangle, black bars around it). Shared so that code reframing into its own buffers (the
+// upscaler) places pixels exactly as reframe does. Sizes must be positive.
+struct ReframeLayout {
+  cv::Rect source_rect;
+  cv::Rect target_rect;
+};
+ReframeLayout reframe_layout(cv::Size source, FrameSize size, Fit fit);
 
 }  // namespace reelforge::media

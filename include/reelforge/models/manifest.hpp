@@ -47,6 +47,10 @@ struct SamplingDefaults {
   double shift = 5.0;
   double guidance = 5.0;
   std::string solver = "unipc";
+  // Used for shots without a negative prompt of their own. Wan's manifests put the reference's
+  // default (sampling::kWanDefaultNegativePrompt) here; a model trained with empty-text dropout
+  // (the built-in one) leaves it empty.
+  std::string negative_prompt;
 };
 
 struct ModelManifest {

@@ -26,4 +26,11 @@ std::vector<InstalledModel> list_models();
 // installed models otherwise.
 ModelManifest find_model(const std::string& name_or_dir);
 
+// The model ReelForge ships (models/builtin), trained by its own trainer.
+inline constexpr const char* kBuiltinModelName = "builtin";
+
+// The model to use when none is named: the first readable text-to-video model on the search
+// path other than the built-in one (a model the user installed), else the built-in one.
+std::string default_model_name();
+
 }  // namespace reelforge::models

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reelforge/core/cancel.hpp"
@@ -130,6 +131,10 @@ class UMT5Encoder {
   c10::Device device() const { return device_; }
   at::ScalarType dtype() const { return dtype_; }
   size_t parameter_count() const;
+  // Every weight under its Wan-layout name (`token_embedding.weight`, `blocks.N.attn.q.weight`,
+  // ..., `norm.weight`: the names load() reads), as the model's own tensors in their stored
+  // dtype, in load order. Saving these with tensors::save_safetensors gives a file load() takes.
+  std::vector<std::pair<std::string, at::Tensor>> named_parameters() const;
 
  private:
   struct Layer {

@@ -25,6 +25,9 @@ inline constexpr size_t kMaxShots = 2400;
 enum class KeyframeAt { First, Last };
 enum class TransitionKind { Cut, Crossfade };
 enum class QualityPreset { Draft, Final };
+// How a shot's first frame relates to the previous shot: a fresh start (Cut, the default), or
+// generated onward from the previous shot's last frame so motion and look carry over (Continue).
+enum class Continuity { Cut, Continue };
 
 struct ProjectSettings {
   media::Aspect aspect = media::Aspect::Wide;
@@ -63,6 +66,7 @@ struct Shot {
   std::optional<Keyframe> keyframe;
   std::optional<SourceVideo> source_video;
   Transition transition;
+  Continuity continuity = Continuity::Cut;  // Continue: start from the previous shot's last frame
   std::optional<uint64_t> seed;  // overrides the seed derived from the project's
 };
 
@@ -102,9 +106,11 @@ uint64_t derive_shot_seed(uint64_t project_seed, std::string_view shot_id);
 const char* to_string(KeyframeAt at);          // "first", "last"
 const char* to_string(TransitionKind kind);    // "cut", "crossfade"
 const char* to_string(QualityPreset quality);  // "draft", "final"
+const char* to_string(Continuity continuity);  // "cut", "continue"
 // Error(InvalidArgument) naming the valid values for anything else.
 KeyframeAt parse_keyframe_at(std::string_view text);
 TransitionKind parse_transition_kind(std::string_view text);
 QualityPreset parse_quality_preset(std::string_view text);
+Continuity parse_continuity(std::string_view text);
 
 }  // namespace reelforge::storyboard
