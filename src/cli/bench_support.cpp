@@ -1,5 +1,9 @@
 #include "bench_support.hpp"
 
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
 #include <fstream>
 
 #include "reelforge/core/error.hpp"
@@ -42,6 +46,42 @@ std::pair<int64_t, int64_t> parse_size_option(const std::string& text) {
   }
   throw Error(ErrorCategory::InvalidArgument,
               "--size expects WIDTHxHEIGHT, e.g. 160x96; got '" + text + "'");
+}
+
+namespace {
+
+// Best of 3 runs of `op` (after a warm-up), synchronised through a scalar read.
+template <typename Op>
+double best_seconds(Op op) {
+  (void)op().sum().template item<double>();
+  double best = 1e30;
+  for (int i = 0; i < 3; ++i) {
+    const auto start = BenchClock::now();
+    (void)op().sum().template item<double>();
+    best = std::min(best, seconds_since(start));
+  }
+  return best;
+}
+
+}  // namespace
+
+double matmul_rate_gflops(c10::ScalarType dtype, const c10::Device& device) {
+  c10::InferenceMode guard;
+  const int64_t n = 3072;
+  const auto opt = at::TensorOptions().dtype(dtype).device(device);
+  const at::Tensor a = at::randn({n, n}, opt), b = at::randn({n, n}, opt);
+  return 2.0 * double(n) * n * n / best_seconds([&] { return at::mm(a, b); }) / 1e9;
+}
+
+double conv3d_rate_gflops(c10::ScalarType dtype, const c10::Device& device) {
+  c10::InferenceMode guard;
+  const int64_t c = 192, t = 6, h = 48, w = 80;
+  const auto opt = at::TensorOptions().dtype(dtype).device(device);
+  const at::Tensor x = at::randn({1, c, t, h, w}, opt);
+  const at::Tensor weight = at::randn({c, c, 3, 3, 3}, opt).mul_(0.01);
+  const double flops = 2.0 * c * c * 27 * (t - 2) * h * w;
+  return flops /
+         best_seconds([&] { return at::conv3d(x, weight, {}, {1, 1, 1}, {0, 1, 1}); }) / 1e9;
 }
 
 }  // namespace reelforge::cli

@@ -6,6 +6,9 @@
 #include <string>
 #include <utility>
 
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
 namespace reelforge::cli {
 
 using BenchClock = std::chrono::steady_clock;
@@ -21,5 +24,12 @@ bool reset_peak_rss();
 
 // "WIDTHxHEIGHT" as given to --size; Error(InvalidArgument) naming the option otherwise.
 std::pair<int64_t, int64_t> parse_size_option(const std::string& text);
+
+// This machine's practical matmul rate in `dtype` (best of 3 square 3072^2 at::mm), GFLOP/s:
+// R32 / R16 in the benchmarks, measured in the same run as what they are compared with.
+double matmul_rate_gflops(c10::ScalarType dtype, const c10::Device& device);
+
+// The same for a 3x3x3 conv3d of 192 channels on 6x48x80 frames (a Wan VAE decoder stage).
+double conv3d_rate_gflops(c10::ScalarType dtype, const c10::Device& device);
 
 }  // namespace reelforge::cli

@@ -12,6 +12,7 @@
 #include "bench_support.hpp"
 #include "bench_vae.hpp"
 #include "reelforge/core/compute.hpp"
+#include "reelforge/tensors/safetensors_writer.hpp"
 #include "reelforge/core/error.hpp"
 #include "reelforge/models/latent_geometry.hpp"
 #include "reelforge/models/wan_vae.hpp"
@@ -31,6 +32,8 @@ peak resident memory (VmHWM) of each phase.
   --frames N          video frames, 1 + 4k (default 17)
   --phase P           decode | encode | both (default both; run phases in separate processes for
                       clean per-phase peaks where /proc/self/clear_refs is not available)
+  --compare-float32   also decode with the same weights in float32 and print the relative error
+                      of the bf16 frames
   --tile N            spatial tiles of N latent pixels (default: no tiling)
   --dtype T           float32 | bf16 (the global option; default auto = bf16 on CPUs with native
                       bf16 and on CUDA)
@@ -67,6 +70,7 @@ int run_bench_vae(Args& args) {
   const int64_t frames = args.integer("--frames", 1, 100001).value_or(17);
   const std::string phase = args.option_or("--phase", "both");
   const int64_t tile = args.integer("--tile", 0, 4096).value_or(0);
+  const bool compare = args.flag("--compare-float32");
   args.finish();
   if (random_weights == weights_path.has_value()) {
     throw Error(ErrorCategory::InvalidArgument,
@@ -130,6 +134,7 @@ int run_bench_vae(Args& args) {
     const int64_t rss_before = proc_status_bytes("VmRSS");
     double checksum = 0;
     int64_t produced = 0;
+    const int64_t flops_before = models::wan_vae_conv_flops();
     start = Clock::now();
     vae.decode_streaming(
         z,
@@ -141,6 +146,31 @@ int run_bench_vae(Args& args) {
     const double decode_s = seconds_since(start);
     report_phase("decode (streaming)", decode_s, produced, rss_before);
     (void)checksum;
+    const double flops = double(models::wan_vae_conv_flops() - flops_before);
+    const at::ScalarType dtype = vae.compute_dtype();
+    const double r_mm = matmul_rate_gflops(dtype, vae.device());
+    const double r_conv = conv3d_rate_gflops(dtype, vae.device());
+    std::printf("  %.0f GFLOP of convolutions, %.1f GFLOP/s = %.0f%% of the %s matmul rate "
+                "(%.1f GFLOP/s) and %.0f%% of its conv3d rate (%.1f GFLOP/s, 192 ch 6x48x80); "
+                "at the conv3d rate the decode would take %.2f s\n",
+                flops / 1e9, flops / decode_s / 1e9, 100 * flops / decode_s / 1e9 / r_mm,
+                c10::toString(dtype), r_mm, 100 * flops / decode_s / 1e9 / r_conv, r_conv,
+                flops / 1e9 / r_conv);
+  }
+  if (compare && vae.compute_dtype() != at::kFloat) {
+    tensors::NamedTensors named;
+    for (auto& [name, value] : vae.named_parameters()) {
+      named.emplace_back(name, value.to(at::kFloat));
+    }
+    models::WanVAELoadOptions reference_options = options;
+    reference_options.dtype = ComputeDType::Float32;
+    const models::WanVAE reference = models::WanVAE::load(
+        tensors::Checkpoint::from_safetensors_bytes(tensors::serialize_safetensors(named)),
+        reference_options);
+    const at::Tensor z = at::randn({1, c.z_dim, latent_frames, lh, lw}, f32);
+    const at::Tensor a = reference.decode(z), b = vae.decode(z);
+    std::printf("bf16 vs float32 decode (same weights): relative error %.4f\n",
+                (b - a).norm().item<double>() / a.norm().item<double>());
   }
   if (phase != "decode") {
     const at::Tensor video = at::rand({1, 3, frames, height_px, width_px}, f32).mul_(2).sub_(1);

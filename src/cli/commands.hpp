@@ -15,6 +15,7 @@ struct Command {
   const char* summary;  // one line for `reelforge --help`
   const char* usage;    // full text for `reelforge CMD --help`
   int (*run)(Args& args);
+  bool runs_models = false;  // gets the OpenMP environment for model runs (core/compute.hpp)
 };
 
 const std::vector<Command>& all_commands();

@@ -54,17 +54,18 @@ const CancellationToken& interrupt_token() {
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> commands = {
       {"generate", "generate a clip from a prompt (and an image or a clip)", kGenerateUsage,
-       run_generate},
+       run_generate, true},
       {"render", "render a storyboard into a clip; resume a stopped render", kRenderUsage,
-       run_render},
+       run_render, true},
       {"info", "show versions, device, threads and paths", kInfoUsage, run_info},
       {"probe", "describe a video or image file", kProbeUsage, run_probe},
       {"convert", "reframe a video or still into a preset clip", kConvertUsage, run_convert},
       {"storyboard", "create, validate and show storyboard files", kStoryboardUsage, run_storyboard},
       {"models", "list installed models, inspect a model folder", kModelsUsage, run_models},
       {"check-fixture", "run a golden Wan fixture and compare with its outputs", kCheckFixtureUsage,
-       run_check_fixture},
-      {"bench", "measure performance (encode, generate, post, dit, umt5, vae)", kBenchUsage, run_bench},
+       run_check_fixture, true},
+      {"bench", "measure performance (encode, generate, post, dit, umt5, vae)", kBenchUsage, run_bench,
+       true},
   };
   return commands;
 }
@@ -125,6 +126,7 @@ int main_impl(int argc, char** argv) {
     std::printf("%s\n%s", command->usage, kGlobalHelp);
     return 0;
   }
+  if (command->runs_models) reexec_with_openmp_environment(argv);
   init_compute(compute);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

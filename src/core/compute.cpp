@@ -5,7 +5,15 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -49,6 +57,32 @@ std::optional<ComputeInfo> g_info;
 
 }  // namespace
 
+namespace {
+
+// glibc serves blocks above its (adaptive) mmap threshold with fresh mmaps and gives them back on
+// free, so every forward pass page-faults its activations in again: measured ~3 s of kernel time
+// per Wan 1.3B forward here. Serving blocks up to 32 MiB from the heap and never trimming it
+// makes steady-state passes reuse memory that is already mapped (bench dit bf16: 3.36 s -> 2.75 s,
+// first pass 4.42 s -> 3.25 s). The cost: the heap keeps its high-water mark.
+void keep_freed_memory_for_reuse() {
+  static const bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+    return true;
+  }();
+  (void)done;
+}
+
+}  // namespace
+
+void reexec_with_openmp_environment(char** argv) {
+  if (std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  ::setenv("GOMP_SPINCOUNT", kOpenMPSpinCount, 1);
+  ::execv("/proc/self/exe", argv);
+  // Still here: exec failed (no /proc?). Run on with libgomp's defaults, only slower.
+  spdlog::debug("could not re-execute with GOMP_SPINCOUNT set: {}", std::strerror(errno));
+}
+
 ComputeInfo init_compute(const ComputeOptions& options) {
   std::lock_guard<std::mutex> lock(g_mutex);
   static const CpuFacts cpu = read_cpu_facts();
@@ -82,6 +116,7 @@ ComputeInfo init_compute(const ComputeOptions& options) {
     throw Error(ErrorCategory::InvalidArgument,
                 "thread count " + std::to_string(options.threads) + " is negative; use 0 for automatic");
   }
+  keep_freed_memory_for_reuse();
   const int hw = std::max(1u, std::thread::hardware_concurrency());
   info.threads = options.threads > 0 ? options.threads : hw;
   at::set_num_threads(info.threads);

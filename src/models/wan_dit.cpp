@@ -222,9 +222,21 @@ struct ForwardState {
   }
 };
 
-// One WanAttentionBlock. x [B, L, dim] float32 is updated in place.
+// A block's cross-attention keys and values for embedded text [B, T, dim]: [B, H, T, D] each.
+std::pair<at::Tensor, at::Tensor> cross_kv(const WanDiT::Impl& m, const WanBlockWeights& w,
+                                           const at::Tensor& text) {
+  const int64_t dim = m.config.dim, heads = m.config.num_heads;
+  const at::Tensor kv = linear(text, w.cross_kv);  // [B, T, 2 dim]
+  const at::Tensor k = rms_norm(kv.narrow(-1, 0, dim), w.cross_norm_k, m.config.eps).to(m.dtype);
+  const at::Tensor v = kv.narrow(-1, dim, dim);
+  return {heads_first(k, heads).contiguous(), heads_first(v, heads).contiguous()};
+}
+
+// One WanAttentionBlock. x [B, L, dim] float32 is updated in place. `text_kv` are the block's
+// cross-attention keys and values, or undefined to compute them from `text` here.
 void run_block(const ForwardState& s, int64_t index, const WanBlockWeights& w, at::Tensor& x,
-               const at::Tensor& e0, const at::Tensor& text, const at::Tensor& cos_sin,
+               const at::Tensor& e0, const at::Tensor& text,
+               const std::pair<at::Tensor, at::Tensor>& text_kv, const at::Tensor& cos_sin,
                const std::vector<int64_t>& lengths) {
   const WanDiTConfig& c = s.m.config;
   const int64_t heads = c.num_heads, dim = c.dim;
@@ -255,11 +267,8 @@ void run_block(const ForwardState& s, int64_t index, const WanBlockWeights& w, a
   {
     const at::Tensor h = layer_norm(x, c.eps, w.norm3_weight, w.norm3_bias);
     const at::Tensor q = rms_norm(linear(h, w.cross_q), w.cross_norm_q, c.eps).to(s.m.dtype);
-    const at::Tensor kv = linear(text, w.cross_kv);  // [B, T, 2 dim]
-    const at::Tensor k = rms_norm(kv.narrow(-1, 0, dim), w.cross_norm_k, c.eps).to(s.m.dtype);
-    const at::Tensor v = kv.narrow(-1, dim, dim);
-    const at::Tensor att = attention(heads_first(q, heads), heads_first(k, heads),
-                                     heads_first(v, heads), {}, {}, s.options.attention);
+    const auto [k, v] = text_kv.first.defined() ? text_kv : cross_kv(s.m, w, text);
+    const at::Tensor att = attention(heads_first(q, heads), k, v, {}, {}, s.options.attention);
     at::Tensor y = linear(heads_last(att), w.cross_o);
     s.trace(name + "cross_attn_out", y);
     x.add_(y.to(at::kFloat));
@@ -275,7 +284,8 @@ void run_block(const ForwardState& s, int64_t index, const WanBlockWeights& w, a
 
 // Blocks and head over embedded tokens. Returns the head output [B, L, pt*ph*pw*C_out] float32.
 at::Tensor run_tokens(const ForwardState& s, const WanDiT& model, Tokens tokens,
-                      const at::Tensor& e, const at::Tensor& e0, const at::Tensor& text) {
+                      const at::Tensor& e, const at::Tensor& e0, const at::Tensor& text,
+                      const WanDiTTextKV* text_kv = nullptr) {
   const WanDiT::Impl& m = s.m;
   at::Tensor& x = tokens.x;
   s.trace("x_embedded", x);
@@ -285,7 +295,10 @@ at::Tensor run_tokens(const ForwardState& s, const WanDiT& model, Tokens tokens,
   const at::Tensor cos_sin = model.rope_cos_sin(tokens.grids, x.size(1));  // [B, L, 1, c, 2]
   for (size_t i = 0; i < m.blocks.size(); ++i) {
     if (s.options.cancel) s.options.cancel->throw_if_cancelled("Wan DiT forward");
-    run_block(s, int64_t(i), m.blocks[i], x, e0, text, cos_sin, tokens.lengths);
+    const std::pair<at::Tensor, at::Tensor> kv =
+        text_kv ? std::make_pair(text_kv->k[i], text_kv->v[i])
+                : std::pair<at::Tensor, at::Tensor>();
+    run_block(s, int64_t(i), m.blocks[i], x, e0, text, kv, cos_sin, tokens.lengths);
   }
   // Head: (shift, scale) = head.modulation + e.
   const at::Tensor mod = m.head_modulation + e.unsqueeze(2);  // [B, Lt, 2, dim]
@@ -365,7 +378,28 @@ std::vector<at::Tensor> WanDiT::forward(const std::vector<at::Tensor>& x, const 
 
 at::Tensor WanDiT::forward_batch(const at::Tensor& x, const at::Tensor& t, const at::Tensor& text,
                                  const WanDiTForwardOptions& options) const {
+  WanDiTTextKV plain;
+  plain.text = text;
+  return forward_batch(x, t, plain, options);
+}
+
+WanDiTTextKV WanDiT::prepare_text(const std::vector<at::Tensor>& context) const {
   c10::InferenceMode guard;
+  WanDiTTextKV kv;
+  kv.text = embed_text(context);
+  for (const WanBlockWeights& w : impl_->blocks) {
+    auto [k, v] = cross_kv(*impl_, w, kv.text);
+    kv.k.push_back(std::move(k));
+    kv.v.push_back(std::move(v));
+  }
+  return kv;
+}
+
+at::Tensor WanDiT::forward_batch(const at::Tensor& x, const at::Tensor& t,
+                                 const WanDiTTextKV& text_kv,
+                                 const WanDiTForwardOptions& options) const {
+  c10::InferenceMode guard;
+  const at::Tensor& text = text_kv.text;
   const Impl& m = *impl_;
   const WanDiTConfig& c = m.config;
   if (x.dim() != 5) {
@@ -394,7 +428,10 @@ at::Tensor WanDiT::forward_batch(const at::Tensor& x, const at::Tensor& t, const
   const auto [e, e0] =
       time_rows(*this, t.to(m.device), batch, t.dim() == 2 ? t.size(1) : length, length);
   const ForwardState state{m, options};
-  const at::Tensor head = run_tokens(state, *this, std::move(tokens), e, e0, text.to(m.device));
+  const bool cached = text_kv.k.size() == m.blocks.size();
+  RF_CHECK(cached || text_kv.k.empty(), "WanDiTTextKV has keys for some blocks only");
+  const at::Tensor head = run_tokens(state, *this, std::move(tokens), e, e0, text.to(m.device),
+                                     cached ? &text_kv : nullptr);
   // [B, L, pt*ph*pw*C] -> [B, C, F, H, W]
   const auto& p = c.patch_size;
   return head.view({batch, g[0], g[1], g[2], p[0], p[1], p[2], c.out_dim})

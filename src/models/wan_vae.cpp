@@ -6,6 +6,8 @@
 #include "reelforge/models/wan_vae.hpp"
 
 #include <ATen/ATen.h>
+
+#include <atomic>
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
@@ -42,6 +44,18 @@ std::string shape_string(const at::Tensor& t) {
 
 // ---- primitives -----------------------------------------------------------------------------
 
+std::atomic<int64_t> g_conv_flops{0};
+
+// at::conv3d, counting its multiply-adds x 2 for the benchmarks (wan_vae_conv_flops()).
+at::Tensor conv3d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                  at::IntArrayRef stride = {1, 1, 1}, at::IntArrayRef padding = {0, 0, 0}) {
+  at::Tensor y = at::conv3d(x, weight, bias, stride, padding);
+  g_conv_flops.fetch_add(2 * y.numel() * weight.size(1) * weight.size(2) * weight.size(3) *
+                             weight.size(4),
+                         std::memory_order_relaxed);
+  return y;
+}
+
 // x / max(||x||_2 over channels, 1e-12) * sqrt(C) * gamma in float32, optionally followed by SiLU,
 // returned in `out_dtype`.
 at::Tensor rms_norm(const at::Tensor& x, const RMSNorm& norm, bool silu, at::ScalarType out_dtype) {
@@ -67,7 +81,7 @@ at::Tensor causal_conv(const at::Tensor& x, const Conv& c, const at::Tensor& pre
     sizes[2] = pad_t;
     in = at::cat({at::zeros(sizes, in.options()), in}, 2);  // [B, C, kt - 1 + T, H, W]
   }
-  return at::conv3d(in, c.weight, c.bias, {1, 1, 1}, {0, kh / 2, kw / 2});
+  return conv3d(in, c.weight, c.bias, {1, 1, 1}, {0, kh / 2, kw / 2});
 }
 
 // A causal conv that keeps its input's last 2 frames for the next chunk (a 1-frame chunk keeps
@@ -89,7 +103,7 @@ at::Tensor cached_conv(const at::Tensor& x, const Conv& c, Cache& cache) {
 
 at::Tensor residual_block(const Layer& l, const at::Tensor& x, Cache& cache, at::ScalarType dt) {
   const at::Tensor h =
-      l.has_shortcut ? at::conv3d(x, l.shortcut.weight, l.shortcut.bias) : x;  // [B, O, T, H, W]
+      l.has_shortcut ? conv3d(x, l.shortcut.weight, l.shortcut.bias) : x;  // [B, O, T, H, W]
   at::Tensor y = cached_conv(rms_norm(x, l.norm1, true, dt), l.conv1, cache);
   y = cached_conv(rms_norm(y, l.norm2, true, dt), l.conv2, cache);
   return y.add_(h);
@@ -152,17 +166,17 @@ at::Tensor resample_block(const Layer& l, at::Tensor x, Cache& cache) {
     }
   }
   if (l.mode == ResampleMode::Up2D || l.mode == ResampleMode::Up3D) {
-    return at::conv3d(upsample2x(x), l.spatial.weight, l.spatial.bias, {1, 1, 1}, {0, 1, 1});
+    return conv3d(upsample2x(x), l.spatial.weight, l.spatial.bias, {1, 1, 1}, {0, 1, 1});
   }
   // ZeroPad2d((0, 1, 0, 1)), then a 3x3 stride-2 conv per frame.
-  x = at::conv3d(at::constant_pad_nd(x, {0, 1, 0, 1}), l.spatial.weight, l.spatial.bias, {1, 2, 2});
+  x = conv3d(at::constant_pad_nd(x, {0, 1, 0, 1}), l.spatial.weight, l.spatial.bias, {1, 2, 2});
   if (l.mode == ResampleMode::Down3D) {
     const size_t i = cache.next();
     at::Tensor& slot = cache.slots[i];
     const at::Tensor keep = x.narrow(2, x.size(2) - 1, 1).clone();
     if (slot.defined()) {
       // Later chunks: the cached last frame in front, stride-2 temporal conv (4 -> 2, 2 -> 1).
-      x = at::conv3d(at::cat({slot, x}, 2), l.time_conv.weight, l.time_conv.bias, {2, 1, 1});
+      x = conv3d(at::cat({slot, x}, 2), l.time_conv.weight, l.time_conv.bias, {2, 1, 1});
     }
     slot = keep;  // the first chunk skips the temporal conv
   }
@@ -499,7 +513,7 @@ at::Tensor decode_frames(const WanVAE::Impl& m, TiledRunner& runner, const at::T
     const at::Tensor mean = m.mean.view({1, -1, 1, 1, 1}), inv = m.inv_std.view({1, -1, 1, 1, 1});
     // z / (1 / std) + mean, as the reference un-normalises.
     const at::Tensor raw = zf.narrow(2, i, 1).div(inv).add_(mean).to(m.dtype);  // [B, z, 1, h, w]
-    const at::Tensor x = at::conv3d(raw, m.conv2.weight, m.conv2.bias);
+    const at::Tensor x = conv3d(raw, m.conv2.weight, m.conv2.bias);
     at::Tensor out = runner.run(x, x.size(3), x.size(4)).to(at::kFloat);
     if (m.config.version == WanVAEVersion::V2_2) out = unpatchify(out);
     frames_out += out.size(2);
@@ -514,7 +528,7 @@ at::Tensor encode_chunk(const WanVAE::Impl& m, TiledRunner& runner, const at::Te
   if (m.config.version == WanVAEVersion::V2_2) x = patchify(x);
   const int64_t s = m.config.spatial_stride();
   const at::Tensor enc = runner.run(x, video.size(3) / s, video.size(4) / s);
-  return at::conv3d(enc, m.conv1.weight, m.conv1.bias).to(at::kFloat);
+  return conv3d(enc, m.conv1.weight, m.conv1.bias).to(at::kFloat);
 }
 
 at::Tensor normalise(const WanVAE::Impl& m, const at::Tensor& mu) {
@@ -674,6 +688,8 @@ at::Tensor WanVAE::decode(const at::Tensor& latent, const WanVAEDecodeOptions& o
       options);
   return out;
 }
+
+int64_t wan_vae_conv_flops() { return g_conv_flops.load(std::memory_order_relaxed); }
 
 int64_t WanVAE::estimate_decode_bytes(int64_t latent_h, int64_t latent_w) const {
   return estimate_decode_bytes_impl(*impl_, latent_h, latent_w);

@@ -87,7 +87,7 @@ at::Tensor sample_window(const ModelRuntime& runtime, const WindowRequest& reque
   // Text embeddings once per window: [B, text_len, dim], B = 2 with guidance (cond, uncond).
   std::vector<at::Tensor> contexts{request.context};
   if (guided) contexts.push_back(request.negative_context);
-  const at::Tensor text = dit.embed_text(contexts);
+  const models::WanDiTTextKV text = dit.prepare_text(contexts);  // reused at every step
   const int64_t batch = static_cast<int64_t>(contexts.size());
 
   // Per-token timesteps for CleanTokens: t on generated tokens, 0 on known ones: [tokens].

@@ -77,3 +77,21 @@ TEST(Cli, BenchesHonourTheGlobalDtype) {
     EXPECT_NE(vae.out.find(std::string(dtype) + " on cpu"), std::string::npos) << vae.out;
   }
 }
+
+// Model commands re-execute themselves once with GOMP_SPINCOUNT set (libgomp reads it as it
+// loads); a value the user set is kept. libgomp shows what it read with OMP_DISPLAY_ENV.
+TEST(Cli, ModelCommandsRunWithTheOpenMPSpinCount) {
+  const char* saved = std::getenv("GOMP_SPINCOUNT");
+  const std::string saved_value = saved ? saved : "";
+  ::unsetenv("GOMP_SPINCOUNT");
+  {
+    reelforge::testing::ScopedEnv display("OMP_DISPLAY_ENV", "VERBOSE");
+    auto r = reelforge::testing::run_cli({"bench", "post", "--size", "bad"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("GOMP_SPINCOUNT = '10000'"), std::string::npos) << r.err;
+    reelforge::testing::ScopedEnv user("GOMP_SPINCOUNT", "500");
+    r = reelforge::testing::run_cli({"bench", "post", "--size", "bad"});
+    EXPECT_NE(r.err.find("GOMP_SPINCOUNT = '500'"), std::string::npos) << r.err;
+  }
+  if (saved) ::setenv("GOMP_SPINCOUNT", saved_value.c_str(), 1);
+}

@@ -326,6 +326,15 @@ TEST(WanDiT, ForwardBatchEqualsForward) {
   ASSERT_EQ(batch.sizes(), x.sizes());
   EXPECT_LT(max_abs_diff(batch[0], list[0]), 1e-5);
   EXPECT_LT(max_abs_diff(batch[1], list[1]), 1e-5);
+  // Cross-attention keys and values made once per prompt give exactly the per-step result.
+  const models::WanDiTTextKV kv = model.prepare_text({c0, c1});
+  ASSERT_EQ(kv.k.size(), size_t(model.config().num_layers));
+  EXPECT_EQ(kv.k[0].sizes(), (std::vector<int64_t>{2, model.config().num_heads, 16,
+                                                   model.config().head_dim()}));
+  EXPECT_TRUE(at::equal(model.forward_batch(x, t, kv), batch));
+  models::WanDiTTextKV partial = kv;
+  partial.k.pop_back();
+  EXPECT_THROW(model.forward_batch(x, t, partial), Error);
 }
 
 TEST(WanDiT, ChunkedAttentionGivesSameForward) {

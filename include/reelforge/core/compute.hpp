@@ -39,6 +39,18 @@ ComputeDType parse_compute_dtype(const std::string& name);  // auto | float32 | 
 const char* to_string(Device device);
 const char* to_string(ComputeDType dtype);
 
+// OpenMP's spin count for ReelForge's model runs. LibTorch's OpenMP threads spin for a long time
+// after each parallel region by default, and OpenBLAS (float32 matmuls) keeps two threads of its
+// own that spin too; on a 2-core machine the two pools take turns burning the cores (Wan 1.3B
+// forward in float32: 9.2 s -> 5.7 s with this setting; docs/performance.md).
+inline constexpr const char* kOpenMPSpinCount = "10000";
+
+// libgomp reads its environment once, as it loads, before main(). A program about to run models
+// calls this first: when GOMP_SPINCOUNT is not set it sets kOpenMPSpinCount and re-executes the
+// program with the same arguments (once; a value the user set is kept). Returns when no
+// re-execution was needed or possible.
+void reexec_with_openmp_environment(char** argv);
+
 // One line per fact, for `reelforge info` and bug reports.
 std::string describe(const ComputeInfo& info);
 

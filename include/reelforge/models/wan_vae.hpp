@@ -144,6 +144,10 @@ struct WanVAEDecodeOptions {
   const CancellationToken* cancel = nullptr;  // checked before every latent frame
 };
 
+// Convolution FLOPs (multiply-adds x 2) run by every WanVAE in this process so far, for the
+// benchmarks: the difference across a decode is its cost.
+int64_t wan_vae_conv_flops();
+
 // Receives decoded frames chunk by chunk: `frames` [B, 3, n, H, W] float32 on the model's
 // device, unclamped, where n is 1 for the first latent frame and temporal_stride() after it;
 // `first_frame` is the index of frames[:, :, 0] in the whole video.
