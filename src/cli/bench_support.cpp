@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "reelforge/core/error.hpp"
+#include "reelforge/tensors/safetensors_writer.hpp"
 
 namespace reelforge::cli {
 
@@ -82,6 +83,14 @@ double conv3d_rate_gflops(c10::ScalarType dtype, const c10::Device& device) {
   const double flops = 2.0 * c * c * 27 * (t - 2) * h * w;
   return flops /
          best_seconds([&] { return at::conv3d(x, weight, {}, {1, 1, 1}, {0, 1, 1}); }) / 1e9;
+}
+
+tensors::Checkpoint float32_checkpoint(
+    const std::vector<std::pair<std::string, at::Tensor>>& parameters) {
+  tensors::NamedTensors named;
+  for (const auto& [name, value] : parameters) named.emplace_back(name, value.to(at::kFloat));
+  return tensors::Checkpoint::from_safetensors_bytes(tensors::serialize_safetensors(named),
+                                                     "float32 copy");
 }
 
 }  // namespace reelforge::cli

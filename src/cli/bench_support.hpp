@@ -5,9 +5,12 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
+
+#include "reelforge/tensors/checkpoint.hpp"
 
 namespace reelforge::cli {
 
@@ -31,5 +34,10 @@ double matmul_rate_gflops(c10::ScalarType dtype, const c10::Device& device);
 
 // The same for a 3x3x3 conv3d of 192 channels on 6x48x80 frames (a Wan VAE decoder stage).
 double conv3d_rate_gflops(c10::ScalarType dtype, const c10::Device& device);
+
+// A model's parameters (named_parameters()) widened to float32, as an in-memory checkpoint: the
+// float32 reference twin of a bf16 model for --compare-float32.
+tensors::Checkpoint float32_checkpoint(
+    const std::vector<std::pair<std::string, at::Tensor>>& parameters);
 
 }  // namespace reelforge::cli

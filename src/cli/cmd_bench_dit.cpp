@@ -16,7 +16,6 @@
 #include "reelforge/models/latent_geometry.hpp"
 #include "reelforge/models/wan_dit.hpp"
 #include "reelforge/tensors/checkpoint.hpp"
-#include "reelforge/tensors/safetensors_writer.hpp"
 
 namespace reelforge::cli {
 
@@ -157,15 +156,10 @@ int run_bench_dit(Args& args) {
               step, 100.0 * flops / step / 1e9 / peak_compute, bf16 ? "R16" : "R32");
   if (compare && bf16) {
     // The bf16 weights widened to float32 are exactly the weights the bf16 model runs.
-    tensors::NamedTensors named;
-    for (auto& [name, value] : model.named_parameters()) {
-      named.emplace_back(name, value.to(at::kFloat));
-    }
     models::WanDiTLoadOptions f32 = options;
     f32.dtype = ComputeDType::Float32;
-    const models::WanDiT reference = models::WanDiT::load(
-        tensors::Checkpoint::from_safetensors_bytes(tensors::serialize_safetensors(named)), f32);
-    named.clear();
+    const models::WanDiT reference =
+        models::WanDiT::load(float32_checkpoint(model.named_parameters()), f32);
     const at::Tensor a = reference.forward({x}, t, {context}, tokens)[0];
     const at::Tensor b = model.forward({x}, t, {context}, tokens)[0];
     std::printf("bf16 vs float32 (same weights): relative error %.4f (||b - a|| / ||a||)\n",

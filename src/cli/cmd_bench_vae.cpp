@@ -12,7 +12,6 @@
 #include "bench_support.hpp"
 #include "bench_vae.hpp"
 #include "reelforge/core/compute.hpp"
-#include "reelforge/tensors/safetensors_writer.hpp"
 #include "reelforge/core/error.hpp"
 #include "reelforge/models/latent_geometry.hpp"
 #include "reelforge/models/wan_vae.hpp"
@@ -158,15 +157,10 @@ int run_bench_vae(Args& args) {
                 flops / 1e9 / r_conv);
   }
   if (compare && vae.compute_dtype() != at::kFloat) {
-    tensors::NamedTensors named;
-    for (auto& [name, value] : vae.named_parameters()) {
-      named.emplace_back(name, value.to(at::kFloat));
-    }
     models::WanVAELoadOptions reference_options = options;
     reference_options.dtype = ComputeDType::Float32;
-    const models::WanVAE reference = models::WanVAE::load(
-        tensors::Checkpoint::from_safetensors_bytes(tensors::serialize_safetensors(named)),
-        reference_options);
+    const models::WanVAE reference =
+        models::WanVAE::load(float32_checkpoint(vae.named_parameters()), reference_options);
     const at::Tensor z = at::randn({1, c.z_dim, latent_frames, lh, lw}, f32);
     const at::Tensor a = reference.decode(z), b = vae.decode(z);
     std::printf("bf16 vs float32 decode (same weights): relative error %.4f\n",
