@@ -1,0 +1,303 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "reelforge/core/error.hpp"
+#include "reelforge/dataset/world.hpp"
+
+namespace reelforge::dataset {
+namespace {
+
+ObjectSpec object(Shape shape, ObjectColor color, Size size, Motion motion, float x0 = 0.5F,
+                  float y0 = 0.5F, float speed = 0.5F) {
+  ObjectSpec o;
+  o.shape = shape;
+  o.color = color;
+  o.size = size;
+  o.motion = motion;
+  o.x0 = x0;
+  o.y0 = y0;
+  o.speed = speed;
+  return o;
+}
+
+ClipSpec one(Background background, const ObjectSpec& o) {
+  ClipSpec spec;
+  spec.background = background;
+  spec.objects = {o};
+  return spec;
+}
+
+// Object pixels: anything not equal to the bare background.
+cv::Mat object_mask(const cv::Mat& frame, Background background) {
+  cv::Mat diff;
+  cv::absdiff(frame, render_background(background, {frame.cols, frame.rows}), diff);
+  cv::Mat gray;
+  cv::transform(diff, gray, cv::Matx13f(1, 1, 1));
+  return gray > 30;
+}
+
+cv::Point2d centroid(const cv::Mat& mask) {
+  cv::Moments m = cv::moments(mask, true);
+  return {m.m10 / m.m00, m.m01 / m.m00};
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+TEST(World, NamesRoundTripAndUnknownNamesAreRejected) {
+  for (int i = 0; i < kShapeCount; ++i) {
+    EXPECT_EQ(parse_shape(to_string(static_cast<Shape>(i))), static_cast<Shape>(i));
+  }
+  for (int i = 0; i < kColorCount; ++i) {
+    EXPECT_EQ(parse_color(to_string(static_cast<ObjectColor>(i))), static_cast<ObjectColor>(i));
+  }
+  for (int i = 0; i < kSizeCount; ++i) {
+    EXPECT_EQ(parse_size(to_string(static_cast<Size>(i))), static_cast<Size>(i));
+  }
+  for (int i = 0; i < kMotionCount; ++i) {
+    EXPECT_EQ(parse_motion(to_string(static_cast<Motion>(i))), static_cast<Motion>(i));
+  }
+  for (int i = 0; i < kBackgroundCount; ++i) {
+    EXPECT_EQ(parse_background(to_string(static_cast<Background>(i))), static_cast<Background>(i));
+  }
+  try {
+    parse_shape("hexagon");
+    FAIL() << "no error for an unknown shape";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::InvalidArgument);
+    EXPECT_NE(e.message().find("circle"), std::string::npos) << e.message();
+  }
+  EXPECT_THROW(parse_background("Sky"), Error);
+}
+
+TEST(World, RenderingIsDeterministicAndSpecDependent) {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 10; ++i) {
+    const ClipSpec spec = sample_clip(rng, Split::Train);
+    const auto a = render_clip(spec, {64, 48}, 6);
+    const auto b = render_clip(spec, {64, 48}, 6);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t f = 0; f < a.size(); ++f) EXPECT_EQ(cv::norm(a[f], b[f], cv::NORM_INF), 0.0);
+    ClipSpec moved = spec;
+    moved.objects[0].x0 = spec.objects[0].x0 > 0.5F ? 0.1F : 0.9F;
+    moved.objects[0].motion = Motion::Still;
+    const auto c = render_clip(moved, {64, 48}, 6);
+    EXPECT_GT(cv::norm(a[0], c[0], cv::NORM_L1), 0.0);
+  }
+}
+
+TEST(World, FramesHaveTheRequestedSizeAndType) {
+  std::mt19937_64 rng(11);
+  const ClipSpec spec = sample_clip(rng, Split::Train);
+  for (media::FrameSize size : {media::FrameSize{96, 54}, media::FrameSize{54, 96},
+                                media::FrameSize{32, 32}, media::FrameSize{256, 144}}) {
+    const auto frames = render_clip(spec, size, 5);
+    ASSERT_EQ(frames.size(), 5U);
+    for (const auto& f : frames) {
+      EXPECT_EQ(f.cols, size.width_px);
+      EXPECT_EQ(f.rows, size.height_px);
+      EXPECT_EQ(f.type(), CV_8UC3);
+    }
+  }
+  EXPECT_THROW(render_clip(ClipSpec{}, {64, 64}, 4), Error);
+  EXPECT_THROW(render_clip(spec, {64, 64}, 1), Error);
+  EXPECT_THROW(render_clip(spec, {8, 64}, 4), Error);
+}
+
+TEST(World, MotionsMoveScaleAndTurnTheObject) {
+  const media::FrameSize size{80, 60};
+  auto track = [&](Motion motion, Shape shape = Shape::Circle) {
+    const ClipSpec spec = one(
+        Background::Gray,
+        object(shape, ObjectColor::Red, Size::Medium, motion, motion == Motion::Left ? 0.9F : 0.1F,
+               motion == Motion::Up ? 0.9F : 0.1F, motion == Motion::Bounce ? 1.5F : 0.8F));
+    return render_clip(spec, size, 9);
+  };
+  const double travel_px = 10;
+  {
+    auto f = track(Motion::Left);
+    EXPECT_LT(centroid(object_mask(f.back(), Background::Gray)).x,
+              centroid(object_mask(f.front(), Background::Gray)).x - travel_px);
+  }
+  {
+    auto f = track(Motion::Right);
+    EXPECT_GT(centroid(object_mask(f.back(), Background::Gray)).x,
+              centroid(object_mask(f.front(), Background::Gray)).x + travel_px);
+  }
+  {
+    auto f = track(Motion::Up);
+    EXPECT_LT(centroid(object_mask(f.back(), Background::Gray)).y,
+              centroid(object_mask(f.front(), Background::Gray)).y - travel_px);
+  }
+  {
+    auto f = track(Motion::Down);
+    EXPECT_GT(centroid(object_mask(f.back(), Background::Gray)).y,
+              centroid(object_mask(f.front(), Background::Gray)).y + travel_px);
+  }
+  {
+    // Linear scale 0.76 -> 1.24 is 1.63x, so the area grows about 2.66x.
+    auto f = track(Motion::Grow);
+    const double first = cv::countNonZero(object_mask(f.front(), Background::Gray));
+    const double last = cv::countNonZero(object_mask(f.back(), Background::Gray));
+    EXPECT_GT(last / first, 2.3);
+    auto g = track(Motion::Shrink);
+    EXPECT_LT(cv::countNonZero(object_mask(g.back(), Background::Gray)) /
+                  static_cast<double>(cv::countNonZero(object_mask(g.front(), Background::Gray))),
+              1 / 2.3);
+  }
+  {
+    // Spin keeps the centre and the area but changes the outline.
+    auto f = track(Motion::Spin, Shape::Square);
+    const cv::Mat a = object_mask(f[0], Background::Gray);
+    const cv::Mat b = object_mask(f[1], Background::Gray);
+    EXPECT_LT(cv::norm(centroid(a) - centroid(b)), 0.5);
+    EXPECT_GT(cv::countNonZero(a ^ b), cv::countNonZero(a) / 10);
+  }
+  {
+    // Bounce reverses direction at an edge instead of leaving the frame.
+    auto f = track(Motion::Bounce);
+    std::vector<double> xs;
+    for (const auto& frame : f) xs.push_back(centroid(object_mask(frame, Background::Gray)).x);
+    const auto max_it = std::max_element(xs.begin(), xs.end());
+    EXPECT_NE(max_it, xs.begin());
+    EXPECT_NE(max_it, xs.end() - 1);
+  }
+}
+
+TEST(World, SampledObjectsStayMostlyInsideTheFrame) {
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 200; ++i) {
+    const ClipSpec spec = sample_clip(rng, i % 2 ? Split::Train : Split::HeldOut);
+    for (const auto& frame : render_clip(spec, {48, 32}, 4)) {
+      const cv::Mat mask = object_mask(frame, spec.background);
+      cv::Mat inner = mask(cv::Rect(1, 1, mask.cols - 2, mask.rows - 2));
+      const double all = cv::countNonZero(mask);
+      const double edge = all - cv::countNonZero(inner);
+      EXPECT_LE(edge, 0.1 * all) << canonical_caption(spec);
+    }
+  }
+}
+
+TEST(World, HeldOutCombinationsAreExactlyTheListedOnes) {
+  EXPECT_TRUE(is_held_out(object(Shape::Star, ObjectColor::Red, Size::Big, Motion::Left)));
+  EXPECT_TRUE(is_held_out(object(Shape::Square, ObjectColor::White, Size::Big, Motion::Bounce)));
+  EXPECT_TRUE(is_held_out(object(Shape::Triangle, ObjectColor::Black, Size::Small, Motion::Spin)));
+  EXPECT_FALSE(is_held_out(object(Shape::Star, ObjectColor::Blue, Size::Big, Motion::Left)));
+  EXPECT_FALSE(is_held_out(object(Shape::Circle, ObjectColor::Red, Size::Big, Motion::Grow)));
+  EXPECT_EQ(held_out_pairs().size(), 8U);
+}
+
+TEST(World, TrainNeverAndHeldOutAlwaysYieldsAHeldOutCombination) {
+  std::mt19937_64 rng(2024);
+  int two_objects = 0;
+  for (int i = 0; i < 5000; ++i) {
+    const ClipSpec spec = sample_clip(rng, Split::Train);
+    ASSERT_TRUE(spec.objects.size() == 1 || spec.objects.size() == 2);
+    two_objects += spec.objects.size() == 2 ? 1 : 0;
+    for (const auto& o : spec.objects) {
+      ASSERT_FALSE(is_held_out(o)) << canonical_caption(spec);
+      EXPECT_FALSE(color_clashes(o.color, spec.background)) << canonical_caption(spec);
+      if (o.motion == Motion::Spin) {
+        EXPECT_TRUE(o.shape != Shape::Circle && o.shape != Shape::Ring);
+      }
+    }
+    if (spec.objects.size() == 2) {
+      EXPECT_NE(spec.objects[0].color, spec.objects[1].color);
+    }
+  }
+  EXPECT_GT(two_objects, 1000);
+  EXPECT_LT(two_objects, 1500);
+
+  std::set<std::string> seen_pairs;
+  for (int i = 0; i < 2000; ++i) {
+    const ClipSpec spec = sample_clip(rng, Split::HeldOut);
+    const ObjectSpec& o = spec.objects.front();
+    ASSERT_TRUE(is_held_out(o)) << canonical_caption(spec);
+    EXPECT_FALSE(color_clashes(o.color, spec.background)) << canonical_caption(spec);
+    for (const auto& p : held_out_pairs()) {
+      const bool match =
+          p.shape == o.shape &&
+          (p.kind == HeldOutPair::Kind::ColorShape ? p.color == o.color : p.motion == o.motion);
+      if (match) {
+        seen_pairs.insert(std::string(to_string(p.shape)) + to_string(p.color) +
+                          to_string(p.motion) + std::to_string(static_cast<int>(p.kind)));
+      }
+    }
+  }
+  EXPECT_EQ(seen_pairs.size(), held_out_pairs().size());
+}
+
+TEST(World, ColoursNeverClashWithTheirBackgroundInTheSampler) {
+  EXPECT_TRUE(color_clashes(ObjectColor::Blue, Background::Sky));
+  EXPECT_TRUE(color_clashes(ObjectColor::Green, Background::SkyOverGrass));
+  EXPECT_TRUE(color_clashes(ObjectColor::Black, Background::Night));
+  EXPECT_FALSE(color_clashes(ObjectColor::Red, Background::Sky));
+  // Every background keeps most colours usable, and every colour some background.
+  for (int b = 0; b < kBackgroundCount; ++b) {
+    int usable = 0;
+    for (int c = 0; c < kColorCount; ++c) {
+      usable += color_clashes(static_cast<ObjectColor>(c), static_cast<Background>(b)) ? 0 : 1;
+    }
+    EXPECT_GE(usable, 4) << to_string(static_cast<Background>(b));
+  }
+}
+
+TEST(World, CaptionsVaryAndNameTheColourAndTheShape) {
+  const std::vector<std::vector<std::string>> synonyms = {
+      {"ball", "circle", "sphere", "disc", "dot"},
+      {"square", "box", "block", "cube"},
+      {"triangle", "triangular", "wedge"},
+      {"star"},
+      {"ring", "hoop", "donut", "loop"}};
+  for (int s = 0; s < kShapeCount; ++s) {
+    const ClipSpec spec = one(Background::Sky, object(static_cast<Shape>(s), ObjectColor::Red,
+                                                      Size::Small, Motion::Left));
+    std::set<std::string> distinct;
+    for (uint64_t seed = 0; seed < 200; ++seed) {
+      std::mt19937_64 rng(seed);
+      const std::string text = caption(spec, rng);
+      distinct.insert(text);
+      const std::string l = lower(text);
+      EXPECT_NE(l.find("red"), std::string::npos) << text;
+      EXPECT_NE(l.find("left"), std::string::npos) << text;
+      EXPECT_TRUE(std::any_of(synonyms[s].begin(), synonyms[s].end(), [&](const std::string& w) {
+        return l.find(w) != std::string::npos;
+      })) << text;
+      std::mt19937_64 again(seed);
+      EXPECT_EQ(caption(spec, again), text);
+    }
+    EXPECT_GE(distinct.size(), 100U);
+  }
+}
+
+TEST(World, TwoObjectCaptionsNameBoth) {
+  ClipSpec spec =
+      one(Background::Night, object(Shape::Star, ObjectColor::Yellow, Size::Big, Motion::Spin));
+  spec.objects.push_back(object(Shape::Ring, ObjectColor::White, Size::Small, Motion::Down));
+  for (uint64_t seed = 0; seed < 50; ++seed) {
+    std::mt19937_64 rng(seed);
+    const std::string l = lower(caption(spec, rng));
+    EXPECT_NE(l.find("yellow"), std::string::npos) << l;
+    EXPECT_NE(l.find("white"), std::string::npos) << l;
+    EXPECT_TRUE(l.find(" and ") != std::string::npos || l.find(" while ") != std::string::npos)
+        << l;
+  }
+  EXPECT_EQ(canonical_caption(spec),
+            "a big yellow star spinning and a small white ring moving down on a dark background");
+  EXPECT_EQ(canonical_caption(one(Background::Sky, object(Shape::Circle, ObjectColor::Red,
+                                                          Size::Small, Motion::Left))),
+            "a small red circle moving left on a blue sky");
+}
+
+}  // namespace
+}  // namespace reelforge::dataset
