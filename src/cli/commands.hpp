@@ -25,6 +25,7 @@ const CancellationToken& interrupt_token();
 
 int run_generate(Args& args);
 int run_render(Args& args);
+int run_dataset(Args& args);
 int run_info(Args& args);
 int run_probe(Args& args);
 int run_convert(Args& args);
@@ -35,6 +36,7 @@ int run_models(Args& args);
 
 extern const char* const kGenerateUsage;
 extern const char* const kRenderUsage;
+extern const char* const kDatasetUsage;
 extern const char* const kInfoUsage;
 extern const char* const kProbeUsage;
 extern const char* const kConvertUsage;

@@ -62,6 +62,8 @@ const std::vector<Command>& all_commands() {
       {"convert", "reframe a video or still into a preset clip", kConvertUsage, run_convert},
       {"storyboard", "create, validate and show storyboard files", kStoryboardUsage, run_storyboard},
       {"models", "list installed models, inspect a model folder", kModelsUsage, run_models},
+      {"dataset", "write sample clips of the built-in model's training world", kDatasetUsage,
+       run_dataset},
       {"check-fixture", "run a golden Wan fixture and compare with its outputs", kCheckFixtureUsage,
        run_check_fixture, true},
       {"bench", "measure performance (encode, generate, post, dit, umt5, vae)", kBenchUsage, run_bench,

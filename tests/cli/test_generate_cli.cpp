@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -126,4 +127,29 @@ TEST(BenchCli, PostPrintsRetimeAndUpscaleFigures) {
   EXPECT_NE(r.out.find("96x64 -> 854x480"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("ms per output frame"), std::string::npos) << r.out;
   EXPECT_EQ(run_cli({"bench", "post", "--size", "96"}).exit_code, 2);
+}
+
+TEST(DatasetCli, WritesClipsAndCaptions) {
+  TempDir tmp;
+  const fs::path out = tmp / "samples";
+  const auto r = run_cli({"dataset", "-o", out.string(), "--count", "3", "--split", "heldout",
+                          "--frames", "8", "--seed", "4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream captions(out / "captions.jsonl");
+  std::string line;
+  int lines = 0;
+  const int expected_width[] = {128, 72, 72};  // wide, vertical, square in turn
+  while (std::getline(captions, line)) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["split"], "heldout");
+    EXPECT_FALSE(j["caption"].get<std::string>().empty());
+    EXPECT_TRUE(j["objects"][0]["held_out"].get<bool>()) << line;
+    const auto info = reelforge::media::probe(out / j["file"].get<std::string>());
+    EXPECT_EQ(info.frame_count, 8);
+    EXPECT_EQ(info.width_px, expected_width[lines]);
+    ++lines;
+  }
+  EXPECT_EQ(lines, 3);
+  EXPECT_EQ(run_cli({"dataset", "-o", out.string(), "--split", "test"}).exit_code, 2);
+  EXPECT_EQ(run_cli({"dataset", "--count", "2"}).exit_code, 2);
 }
