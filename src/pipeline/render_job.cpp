@@ -130,23 +130,24 @@ class ClipWriter {
   using FrameSink = std::function<void(const cv::Mat& rgb, int64_t index)>;
   ClipWriter(media::VideoWriter& writer, media::FrameSize size, double sharpen_amount,
              std::map<std::string, double>& seconds, Tracker& tracker, FrameSink sink)
-      : writer_(writer), upscaler_(size, make_options(sharpen_amount)), seconds_(seconds),
-        tracker_(tracker), sink_(std::move(sink)) {}
+      : writer_(writer),
+        upscaler_(size, make_options(sharpen_amount)),
+        seconds_(seconds),
+        tracker_(tracker),
+        sink_(std::move(sink)) {}
 
   // `frames` at the output fps (native size); the first `fade_in` fade over the held frames of
   // the previous shot; the last `hold` are kept for the next shot's fade.
   void add_shot(std::vector<cv::Mat> frames, int64_t fade_in, int64_t hold,
                 const CancellationToken& cancel) {
-    fade_in = std::min<int64_t>({fade_in, static_cast<int64_t>(held_.size()),
-                                 static_cast<int64_t>(frames.size())});
+    fade_in = std::min<int64_t>(
+        {fade_in, static_cast<int64_t>(held_.size()), static_cast<int64_t>(frames.size())});
     for (int64_t i = 0; i < static_cast<int64_t>(held_.size()) - fade_in; ++i) {
       write(held_[i], cancel);  // held frames nothing fades over (a shorter next shot)
     }
-    const int64_t first_held = static_cast<int64_t>(held_.size()) - fade_in;
-    for (int64_t i = 0; i < fade_in; ++i) {
-      const double t = double(i + 1) / double(fade_in + 1);
-      write(media::crossfade(held_[first_held + i], frames[i], t), cancel);
-    }
+    const std::vector<cv::Mat> faded = media::crossfade_frames(
+        {held_.end() - fade_in, held_.end()}, {frames.begin(), frames.begin() + fade_in});
+    for (const cv::Mat& f : faded) write(f, cancel);
     held_.clear();
     const int64_t n = static_cast<int64_t>(frames.size());
     hold = std::clamp<int64_t>(hold, 0, n - fade_in);
@@ -203,7 +204,7 @@ class Renderer {
   RenderResult run() {
     RenderResult result;
     result.stage_seconds = {{"load", 0},   {"text", 0},        {"condition", 0}, {"sample", 0},
-                            {"decode", 0}, {"interpolate", 0}, {"upscale", 0},    {"encode", 0}};
+                            {"decode", 0}, {"interpolate", 0}, {"upscale", 0},   {"encode", 0}};
     seconds_ = &result.stage_seconds;
     const storyboard::Storyboard& sb = request_.storyboard;
 
@@ -266,12 +267,14 @@ class Renderer {
       if (!complete) {  // deliver_partial: the windows that were sampled
         output_frames = std::min<int64_t>(
             output_frames,
-            static_cast<int64_t>(std::floor((native.size() - 1) * plan_.output_fps.value() /
-                                            plan_.native_fps + 1e-6)) + 1);
+            static_cast<int64_t>(std::floor(
+                (native.size() - 1) * plan_.output_fps.value() / plan_.native_fps + 1e-6)) +
+                1);
         result.partial = true;
       }
-      emit("post", 0, output_frames, "converting " + shot_label(shot) + " to " +
-                                         plan_.output_fps.to_string() + " fps", &shot);
+      emit("post", 0, output_frames,
+           "converting " + shot_label(shot) + " to " + plan_.output_fps.to_string() + " fps",
+           &shot);
       start = Clock::now();
       std::vector<cv::Mat> frames =
           media::retime(native, plan_.native_fps, plan_.output_fps.value(), output_frames,
@@ -410,9 +413,10 @@ class Renderer {
                   shot.source_video->string());
     }
     if (static_cast<int64_t>(frames.size()) < count) {
-      spdlog::warn("{}: the source video gives {} of the {} frames the shot needs; holding its "
-                   "last frame",
-                   shot_label(shot), frames.size(), count);
+      spdlog::warn(
+          "{}: the source video gives {} of the {} frames the shot needs; holding its "
+          "last frame",
+          shot_label(shot), frames.size(), count);
       while (static_cast<int64_t>(frames.size()) < count) frames.push_back(frames.back());
     }
     return frames;
@@ -445,8 +449,8 @@ class Renderer {
       }
       emit("decode", 0, w.frame_count, "decoding " + shot_label(shot), &shot, w.index);
       const Clock::time_point start = Clock::now();
-      std::vector<cv::Mat> decoded = decode_latent(*runtime_, latent->to(runtime_->device()),
-                                                   &cancel_);
+      std::vector<cv::Mat> decoded =
+          decode_latent(*runtime_, latent->to(runtime_->device()), &cancel_);
       const double decode_s = seconds_since(start);
       (*seconds_)["decode"] += decode_s;
       tracker_->window_decoded(decode_s);
@@ -455,10 +459,10 @@ class Renderer {
       } else {
         // The new window began from the overlap: fade from the old frames to the new ones.
         const int64_t o = w.overlap_frames;
-        for (int64_t i = 0; i < o; ++i) {
-          const double t = double(i + 1) / double(o + 1);
-          frames[w.first_frame + i] = media::crossfade(frames[w.first_frame + i], decoded[i], t);
-        }
+        const auto old_first = frames.begin() + w.first_frame;
+        const std::vector<cv::Mat> faded = media::crossfade_frames(
+            {old_first, old_first + o}, {decoded.begin(), decoded.begin() + o});
+        std::copy(faded.begin(), faded.end(), old_first);
         for (size_t i = static_cast<size_t>(o); i < decoded.size(); ++i) {
           frames.push_back(std::move(decoded[i]));
         }
