@@ -7,7 +7,9 @@
 #include <string>
 
 #include "bench_dit.hpp"
+#include "bench_train.hpp"
 #include "bench_generate.hpp"
+#include "bench_safety.hpp"
 #include "bench_umt5.hpp"
 #include "bench_vae.hpp"
 #include "commands.hpp"
@@ -44,10 +46,10 @@ model's native rate, and upscaling to the output preset with sharpening.
 std::string bench_usage() {
   return std::string(R"(Usage: reelforge bench SUBCOMMAND [options]
 
-Subcommands: encode, generate, post, dit, umt5, vae. Figures are printed, never judged.
+Subcommands: encode, generate, post, dit, umt5, vae, train, safety. Figures are printed, never judged.
 
 )") + kBenchEncodeUsage + "\n\n" + kBenchGenerateUsage + "\n\n" + kBenchPostUsage + "\n\n" + kBenchDiTUsage + "\n\n" + kBenchUMT5Usage +
-         "\n\n" + kBenchVAEUsage;
+         "\n\n" + kBenchVAEUsage + "\n\n" + kBenchTrainUsage + "\n\n" + kBenchSafetyUsage;
 }
 
 }  // namespace
@@ -133,12 +135,15 @@ const Benchmark kBenchmarks[] = {
     {"dit", run_bench_dit},
     {"umt5", run_bench_umt5},
     {"vae", run_bench_vae},
+    {"train", run_bench_train},
+    {"safety", run_bench_safety},
 };
 
 }  // namespace
 
 int run_bench(Args& args) {
-  const std::string name = args.positional("bench subcommand (encode, generate, post, dit, umt5, vae)");
+  const std::string name =
+      args.positional("bench subcommand (encode, generate, post, dit, umt5, vae, train, safety)");
   for (const Benchmark& b : kBenchmarks) {
     if (name == b.name) return b.run(args);
   }

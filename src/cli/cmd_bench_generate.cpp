@@ -51,8 +51,8 @@ int run_bench_generate(Args& args) {
               (long long)plan.window_count(), plan.sampling.steps);
   double staged = 0;
   for (const auto& [stage, s] : r.render.stage_seconds) staged += s;
-  for (const char* stage :
-       {"load", "text", "condition", "sample", "decode", "interpolate", "upscale", "encode"}) {
+  for (const char* stage : {"load", "text", "condition", "sample", "decode", "interpolate",
+                            "upscale", "watermark", "encode"}) {
     const double s = r.render.stage_seconds.at(stage);
     std::printf("  %-12s %8.2f s  %5.1f%%\n", stage, s, staged > 0 ? 100 * s / staged : 0.0);
   }

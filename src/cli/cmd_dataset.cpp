@@ -2,6 +2,9 @@
 
 #include <cstdio>
 #include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "option_parsing.hpp"
@@ -23,7 +26,11 @@ attributes: to see what the model learns from, and which combinations it never s
   --short-side N       pixels of the short side (default 72)
   --frames N           frames per clip (default 32)
   --fps N              frame rate (default 16)
-  --seed N             the sampler's seed (default 0))";
+  --seed N             the sampler's seed (default 0)
+  --object S,C,Z,M     render this object instead of sampling: shape, colour, size, motion, e.g.
+                       square,yellow,big,grow (see the names in captions.jsonl)
+  --background B       with --object: night, gray, sky, sunset, sky_over_grass or sea (default gray)
+  --still FILE         also write the first frame of the first clip as an image (a keyframe))";
 
 int run_dataset(Args& args) {
   dataset::SampleOptions options;
@@ -48,11 +55,50 @@ int run_dataset(Args& args) {
   if (auto n = args.integer("--seed", 0, std::numeric_limits<long long>::max())) {
     options.seed = static_cast<uint64_t>(*n);
   }
+  const auto object = args.option("--object");
+  const auto background = args.option("--background");
+  const auto still = args.option("--still");
   args.finish();
   if (!output) throw Error(ErrorCategory::InvalidArgument, "missing -o/--output DIR");
+  if (background && !object) {
+    throw Error(ErrorCategory::InvalidArgument, "--background needs --object");
+  }
+  if (object) {
+    std::vector<std::string> parts;
+    std::stringstream in(*object);
+    for (std::string part; std::getline(in, part, ',');) parts.push_back(part);
+    if (parts.size() != 4) {
+      throw Error(ErrorCategory::InvalidArgument,
+                  "--object: '" + *object + "' is not SHAPE,COLOUR,SIZE,MOTION");
+    }
+    dataset::ObjectSpec o;
+    o.shape = named("--object", [&] { return dataset::parse_shape(parts[0]); });
+    o.color = named("--object", [&] { return dataset::parse_color(parts[1]); });
+    o.size = named("--object", [&] { return dataset::parse_size(parts[2]); });
+    o.motion = named("--object", [&] { return dataset::parse_motion(parts[3]); });
+    // Start where the motion has room to show.
+    if (o.motion == dataset::Motion::Left) o.x0 = 0.8F;
+    if (o.motion == dataset::Motion::Right) o.x0 = 0.2F;
+    if (o.motion == dataset::Motion::Up) o.y0 = 0.8F;
+    if (o.motion == dataset::Motion::Down) o.y0 = 0.2F;
+    o.speed = 0.6F;
+    dataset::ClipSpec spec;
+    spec.background =
+        background ? named("--background", [&] { return dataset::parse_background(*background); })
+                   : dataset::Background::Gray;
+    spec.objects = {o};
+    options.spec = spec;
+  }
   {
     ProgressPrinter printer;
     dataset::write_samples(*output, options, printer.callback(), interrupt_token());
+  }
+  if (still) {
+    if (!options.spec) throw Error(ErrorCategory::InvalidArgument, "--still needs --object");
+    dataset::write_still(
+        *still, *options.spec,
+        dataset::sample_size(options.aspect.value_or(media::Aspect::Wide), options.short_side_px));
+    std::printf("wrote the first frame to %s\n", still->c_str());
   }
   std::printf("wrote %d clips and captions.jsonl to %s\n", options.count, output->c_str());
   return 0;

@@ -60,6 +60,13 @@ Output:
   --preset P             x264 speed preset, ultrafast .. veryslow (default medium)
   --keep-job             keep the job folder (prompts and sampled latents) after success
 
+Safety (docs/safety.md):
+  --moderation-policy F  check every prompt against this policy file (default: the shipped
+                         assets/safety/policy.json); a blocked prompt stops before anything runs
+  --visible-watermark    add a semi-transparent "AI · ReelForge" badge in a corner
+Every clip carries an invisible watermark and gets a signed OUT.mp4.provenance.json beside it;
+check both with `reelforge verify OUT.mp4`.
+
 Ctrl-C stops cleanly: no output file; what was sampled stays in the job folder
 (.OUT.mp4.job beside the output) for `reelforge render --resume`.)";
 
@@ -78,7 +85,7 @@ resumes without sampling again.
   --model NAME           render with this model instead of the project's
   --draft / --final      override the project's quality preset
   --steps, --guidance, --shift, --solver, --memory, --overlap, --interpolation, --sharpen,
-  --crf, --preset, --keep-job
+  --crf, --preset, --keep-job, --moderation-policy, --visible-watermark
                          as for `reelforge generate`
 
 Ctrl-C stops cleanly: no output file, the job folder is kept.)";
@@ -155,6 +162,8 @@ void read_common_options(Args& args, pipeline::RenderRequest& r) {
     r.options.encoder_preset = parse_encoder_preset_option("--preset", *p);
   }
   r.keep_job = args.flag("--keep-job");
+  if (auto p = args.option("--moderation-policy")) r.moderation_policy = fs::absolute(*p);
+  r.visible_watermark = args.flag("--visible-watermark");
 }
 
 std::string join_stage_seconds(const pipeline::RenderResult& result) {
@@ -162,7 +171,7 @@ std::string join_stage_seconds(const pipeline::RenderResult& result) {
   double total = 0;
   for (const auto& [stage, s] : result.stage_seconds) total += s;
   for (const char* stage : {"load", "text", "condition", "sample", "decode", "interpolate",
-                            "upscale", "encode"}) {
+                            "upscale", "watermark", "encode"}) {
     const auto it = result.stage_seconds.find(stage);
     if (it == result.stage_seconds.end()) continue;
     char buf[64];
@@ -199,6 +208,8 @@ int run_job(pipeline::RenderJob& job) {
               (unsigned long long)job.request().storyboard.project.seed,
               (long long)result.windows_sampled, (long long)result.windows_reused);
   std::printf("time: %s\n", join_stage_seconds(result).c_str());
+  std::printf("signed: %s (install %08x, generation %08x)\n", result.provenance.c_str(),
+              result.install_id, result.generation_id);
   if (!result.job_dir.empty()) std::printf("job folder kept: %s\n", result.job_dir.c_str());
   return 0;
 }

@@ -51,6 +51,12 @@ const CancellationToken& interrupt_token() {
   return token;
 }
 
+namespace {
+ComputeDType g_requested_dtype = ComputeDType::Auto;
+}  // namespace
+
+ComputeDType requested_compute_dtype() { return g_requested_dtype; }
+
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> commands = {
       {"generate", "generate a clip from a prompt (and an image or a clip)", kGenerateUsage,
@@ -62,11 +68,17 @@ const std::vector<Command>& all_commands() {
       {"convert", "reframe a video or still into a preset clip", kConvertUsage, run_convert},
       {"storyboard", "create, validate and show storyboard files", kStoryboardUsage, run_storyboard},
       {"models", "list installed models, inspect a model folder", kModelsUsage, run_models},
+      {"verify", "check a clip's signed provenance manifest and its watermark", kVerifyUsage,
+       run_verify},
       {"dataset", "write sample clips of the built-in model's training world", kDatasetUsage,
        run_dataset},
+      {"train", "train the built-in model (resumable) and export it", kTrainUsage, run_train,
+       true},
+      {"eval", "score a model's clips of the held-out world, attribute by attribute", kEvalUsage,
+       run_eval, true},
       {"check-fixture", "run a golden Wan fixture and compare with its outputs", kCheckFixtureUsage,
        run_check_fixture, true},
-      {"bench", "measure performance (encode, generate, post, dit, umt5, vae)", kBenchUsage, run_bench,
+      {"bench", "measure performance (encode, generate, post, dit, umt5, vae, train, safety)", kBenchUsage, run_bench,
        true},
   };
   return commands;
@@ -129,6 +141,7 @@ int main_impl(int argc, char** argv) {
     return 0;
   }
   if (command->runs_models) reexec_with_openmp_environment(argv);
+  g_requested_dtype = compute.dtype;
   init_compute(compute);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

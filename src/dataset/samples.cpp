@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "reelforge/core/atomic_file.hpp"
 #include "reelforge/core/error.hpp"
@@ -14,9 +16,12 @@ media::FrameSize sample_size(media::Aspect aspect, int short_side_px) {
   const int s = short_side_px / 2 * 2;
   const int l = (s * 16 / 9 + 1) / 2 * 2;
   switch (aspect) {
-    case media::Aspect::Wide: return {l, s};
-    case media::Aspect::Vertical: return {s, l};
-    case media::Aspect::Square: return {s, s};
+    case media::Aspect::Wide:
+      return {l, s};
+    case media::Aspect::Vertical:
+      return {s, l};
+    case media::Aspect::Square:
+      return {s, s};
   }
   return {s, s};
 }
@@ -24,14 +29,14 @@ media::FrameSize sample_size(media::Aspect aspect, int short_side_px) {
 void write_samples(const fs::path& dir, const SampleOptions& options,
                    const ProgressCallback& progress, const CancellationToken& cancel) {
   if (options.count < 1 || options.count > 100000) {
-    throw Error(ErrorCategory::InvalidArgument,
-                "sample count " + std::to_string(options.count) + " is out of range; valid: 1 to "
-                "100000");
+    throw Error(ErrorCategory::InvalidArgument, "sample count " + std::to_string(options.count) +
+                                                    " is out of range; valid: 1 to "
+                                                    "100000");
   }
   if (options.short_side_px < 16 || options.short_side_px > 1080) {
-    throw Error(ErrorCategory::InvalidArgument,
-                "short side " + std::to_string(options.short_side_px) +
-                    " px is out of range; valid: 16 to 1080");
+    throw Error(ErrorCategory::InvalidArgument, "short side " +
+                                                    std::to_string(options.short_side_px) +
+                                                    " px is out of range; valid: 16 to 1080");
   }
   if (options.frames < 2 || options.frames > 1000) {
     throw Error(ErrorCategory::InvalidArgument,
@@ -47,7 +52,7 @@ void write_samples(const fs::path& dir, const SampleOptions& options,
   std::string lines;
   for (int i = 0; i < options.count; ++i) {
     cancel.throw_if_cancelled("writing samples");
-    const ClipSpec spec = sample_clip(rng, options.split);
+    const ClipSpec spec = options.spec ? *options.spec : sample_clip(rng, options.split);
     const std::string text = caption(spec, rng);
     const media::Aspect aspect = options.aspect.value_or(cycle[i % 3]);
     const media::FrameSize size = sample_size(aspect, options.short_side_px);
@@ -83,6 +88,20 @@ void write_samples(const fs::path& dir, const SampleOptions& options,
     if (progress) progress({"samples", i + 1, options.count, name});
   }
   write_file_atomic(dir / "captions.jsonl", lines);
+}
+
+void write_still(const std::filesystem::path& file, const ClipSpec& spec, media::FrameSize size) {
+  const std::vector<cv::Mat> frames = render_clip(spec, size, 2);
+  cv::Mat bgr;
+  cv::cvtColor(frames[0], bgr, cv::COLOR_RGB2BGR);
+  std::vector<uchar> bytes;
+  std::string ext = file.extension().string();
+  if (ext.empty() || !cv::imencode(ext, bgr, bytes)) {
+    throw Error(ErrorCategory::InvalidArgument,
+                "cannot write an image with the extension '" + ext + "'; use .png or .jpg",
+                file.string());
+  }
+  write_file_atomic(file, std::string(bytes.begin(), bytes.end()));
 }
 
 }  // namespace reelforge::dataset

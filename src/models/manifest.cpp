@@ -215,6 +215,34 @@ ModelManifest ModelManifest::from_json(const json& j, const fs::path& dir) {
         ObjectReader::fail("/components/vae/latent_std/" + std::to_string(i), "must be positive");
       }
     }
+    if (const json* p = r.get("preview")) {
+      ObjectReader pr(*p, "/components/vae/preview");
+      m.vae.preview_bias = pr.numbers("bias");
+      const json* rows = pr.get("weight");
+      if (rows == nullptr || !rows->is_array() || rows->size() != 3) {
+        ObjectReader::fail("/components/vae/preview/weight", "must be 3 rows (R, G, B)");
+      }
+      for (size_t i = 0; i < 3; ++i) {
+        const json& row = (*rows)[i];
+        std::vector<double> values;
+        if (row.is_array()) {
+          for (const json& x : row) {
+            if (!x.is_number()) break;
+            values.push_back(x.get<double>());
+          }
+        }
+        if (values.empty() || values.size() != row.size() ||
+            (!m.vae.latent_mean.empty() && values.size() != m.vae.latent_mean.size())) {
+          ObjectReader::fail("/components/vae/preview/weight/" + std::to_string(i),
+                             "must be one number per latent channel");
+        }
+        m.vae.preview_weight.push_back(std::move(values));
+      }
+      if (m.vae.preview_bias.size() != 3) {
+        ObjectReader::fail("/components/vae/preview/bias", "must be 3 numbers (R, G, B)");
+      }
+      pr.finish();
+    }
     r.finish();
   } else {
     ObjectReader::fail("/components/vae", "is required");
@@ -302,6 +330,9 @@ json ModelManifest::to_json() const {
   if (!vae.latent_mean.empty()) {
     vae_j["latent_mean"] = vae.latent_mean;
     vae_j["latent_std"] = vae.latent_std;
+  }
+  if (!vae.preview_weight.empty()) {
+    vae_j["preview"] = {{"weight", vae.preview_weight}, {"bias", vae.preview_bias}};
   }
   j["components"] = {{"dit", dit_j},
                      {"text_encoder",

@@ -452,6 +452,26 @@ RandomModelSpec RandomModelSpec::tiny(WanModelType type) {
   return spec;
 }
 
+void train_t5_tokenizer(const std::string& corpus, int vocab, const fs::path& out_model) {
+  ScratchDir scratch;
+  {
+    std::ofstream file(scratch.path() / "corpus.txt", std::ios::binary);
+    file << corpus;
+    if (!file.flush()) {
+      throw Error(ErrorCategory::Io, "cannot write the tokenizer corpus",
+                  (scratch.path() / "corpus.txt").string());
+    }
+  }
+  // One thread and the whole corpus (no sentence sampling) keep the training deterministic.
+  train_sentencepiece("--input=" + (scratch.path() / "corpus.txt").string() +
+                      " --model_prefix=" + (scratch.path() / "spiece").string() +
+                      " --model_type=unigram --vocab_size=" + std::to_string(vocab) +
+                      " --hard_vocab_limit=false --character_coverage=1.0"
+                      " --pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1 --pad_piece=<pad>"
+                      " --eos_piece=</s> --unk_piece=<unk> --minloglevel=2 --num_threads=1");
+  write_file_atomic(out_model, without_scratch_paths(read_file(scratch.path() / "spiece.model")));
+}
+
 ModelManifest write_random_model(const fs::path& dir, const RandomModelSpec& spec) {
   if (spec.tokenizer_vocab < 8) {
     throw invalid("tokenizer_vocab " + str(spec.tokenizer_vocab) +
@@ -488,23 +508,8 @@ ModelManifest write_random_model(const fs::path& dir, const RandomModelSpec& spe
   }
 
   ScratchDir scratch;
-  {
-    std::ofstream corpus(scratch.path() / "corpus.txt", std::ios::binary);
-    corpus << tokenizer_corpus();
-    if (!corpus.flush()) {
-      throw Error(ErrorCategory::Io, "cannot write the tokenizer corpus",
-                  (scratch.path() / "corpus.txt").string());
-    }
-  }
-  // One thread and the whole corpus (no sentence sampling) keep the training deterministic.
-  train_sentencepiece("--input=" + (scratch.path() / "corpus.txt").string() +
-                      " --model_prefix=" + (scratch.path() / "spiece").string() +
-                      " --model_type=unigram --vocab_size=" + std::to_string(spec.tokenizer_vocab) +
-                      " --hard_vocab_limit=false --character_coverage=1.0"
-                      " --pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1 --pad_piece=<pad>"
-                      " --eos_piece=</s> --unk_piece=<unk> --minloglevel=2 --num_threads=1");
   const fs::path tokenizer_file = scratch.path() / "spiece.model";
-  write_file_atomic(tokenizer_file, without_scratch_paths(read_file(tokenizer_file)));
+  train_t5_tokenizer(tokenizer_corpus(), spec.tokenizer_vocab, tokenizer_file);
 
   UMT5Config text = spec.text;
   if (text.vocab == 0) text.vocab = T5Tokenizer::load(tokenizer_file).vocab_size();

@@ -23,6 +23,33 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The manifest's own preview factors, else the published ones of the VAE version when they fit
+// its latent channels, else none (a flat grey preview: the factors of another latent space would
+// show noise, not a preview).
+models::LatentPreview preview_for(const models::ModelManifest& manifest, const models::WanVAE& vae) {
+  const int64_t z = vae.config().z_dim;
+  const auto& rows = manifest.vae.preview_weight;
+  if (!rows.empty()) {
+    at::Tensor weight = at::empty({3, z}, at::kDouble);
+    for (int64_t c = 0; c < 3; ++c) {
+      if (int64_t(rows[size_t(c)].size()) != z) {
+        throw Error(ErrorCategory::Format,
+                    "model.json's preview factors have " + std::to_string(rows[size_t(c)].size()) +
+                        " weights per colour; the VAE has " + std::to_string(z) +
+                        " latent channels",
+                    manifest.dir.string());
+      }
+      for (int64_t i = 0; i < z; ++i) weight[c][i] = rows[size_t(c)][size_t(i)];
+    }
+    return models::LatentPreview(weight, at::tensor(manifest.vae.preview_bias, at::kDouble));
+  }
+  models::LatentPreview published = models::LatentPreview::for_version(vae.config().version);
+  if (published.latent_channels() == z) return published;
+  spdlog::warn("model '{}' has no latent preview factors for its {} latent channels", manifest.name,
+               z);
+  return models::LatentPreview(at::zeros({3, z}), at::zeros({3}));
+}
+
 }  // namespace
 
 const char* to_string(MemoryMode mode) {
@@ -119,7 +146,7 @@ std::shared_ptr<ModelRuntime> ModelRuntime::load(const models::ModelManifest& ma
   // The text encoder's weights are opened now so that a missing file fails before any work.
   component_checkpoint_path(manifest, manifest.text_encoder.files, "text encoder");
 
-  models::LatentPreview preview = models::LatentPreview::for_version(vae.config().version);
+  models::LatentPreview preview = preview_for(manifest, vae);
   spdlog::info("loaded model '{}' ({}; DiT {:.0f} M parameters, {} on {}) in {:.1f} s",
                manifest.name, manifest.variant, dit.parameter_count() / 1e6,
                c10::toString(dit.compute_dtype()), device.str(), seconds_since(start));

@@ -8,11 +8,13 @@
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
 #include <optional>
 
 #include "job_store.hpp"
 #include "reelforge/core/error.hpp"
 #include "reelforge/core/hash.hpp"
+#include "reelforge/core/paths.hpp"
 #include "reelforge/media/image.hpp"
 #include "reelforge/media/interpolate.hpp"
 #include "reelforge/media/transition.hpp"
@@ -21,6 +23,9 @@
 #include "reelforge/media/video_writer.hpp"
 #include "reelforge/models/registry.hpp"
 #include "reelforge/pipeline/generator.hpp"
+#include "reelforge/safety/moderation.hpp"
+#include "reelforge/safety/provenance.hpp"
+#include "reelforge/safety/watermark.hpp"
 #include "reelforge/sampling/guidance.hpp"
 #include "reelforge/storyboard/io.hpp"
 #include "reelforge/storyboard/validation.hpp"
@@ -123,15 +128,25 @@ std::string shot_label(const ShotPlan& shot) {
   throw Error(e.category(), shot_label(shot) + ": " + what + ": " + e.message(), e.context());
 }
 
-// Writes output frames: crossfades shots into each other, upscales and encodes. The last frames
-// of a shot that the next one fades in over are held back until that shot arrives.
+// What every output frame gets last, so that no later step weakens it: the optional visible
+// badge, then the invisible watermark.
+struct FrameMarking {
+  safety::WatermarkPayload payload;
+  bool visible = false;
+};
+
+// Writes output frames: crossfades shots into each other, upscales, marks and encodes. The last
+// frames of a shot that the next one fades in over are held back until that shot arrives.
 class ClipWriter {
  public:
   using FrameSink = std::function<void(const cv::Mat& rgb, int64_t index)>;
   ClipWriter(media::VideoWriter& writer, media::FrameSize size, double sharpen_amount,
-             std::map<std::string, double>& seconds, Tracker& tracker, FrameSink sink)
+             FrameMarking marking, std::map<std::string, double>& seconds, Tracker& tracker,
+             FrameSink sink)
       : writer_(writer),
         upscaler_(size, make_options(sharpen_amount)),
+        embedder_(safety::kWatermarkKey),
+        marking_(marking),
         seconds_(seconds),
         tracker_(tracker),
         sink_(std::move(sink)) {}
@@ -170,24 +185,34 @@ class ClipWriter {
   void write(const cv::Mat& frame, const CancellationToken& cancel) {
     cancel.throw_if_cancelled("encoding");
     const Clock::time_point start = Clock::now();
-    const cv::Mat* out = &frame;
     if (frame.cols != upscaler_.size().width_px || frame.rows != upscaler_.size().height_px) {
-      upscaler_.run(frame, scaled_);
-      out = &scaled_;
+      upscaler_.run(frame, out_);
+    } else {
+      frame.copyTo(out_);  // the held and faded frames stay unmarked
     }
     const double upscale_s = seconds_since(start);
     seconds_["upscale"] += upscale_s;
-    if (sink_) sink_(*out, writer_.frames_written());
+    const Clock::time_point mark_start = Clock::now();
+    if (marking_.visible) draw_visible_watermark(out_);
+    // Frames too small to carry the mark (native-size drafts of toy models) are only signed.
+    if (out_.cols >= safety::kWatermarkMinWidth && out_.rows >= safety::kWatermarkMinHeight) {
+      embedder_.embed(out_, marking_.payload);
+    }
+    const double mark_s = seconds_since(mark_start);
+    seconds_["watermark"] += mark_s;
+    if (sink_) sink_(out_, writer_.frames_written());
     const Clock::time_point encode_start = Clock::now();
-    writer_.write(*out);
+    writer_.write(out_);
     const double encode_s = seconds_since(encode_start);
     seconds_["encode"] += encode_s;
-    tracker_.frame_done(upscale_s + encode_s);
+    tracker_.frame_done(upscale_s + mark_s + encode_s);
   }
 
   media::VideoWriter& writer_;
   media::Upscaler upscaler_;
-  cv::Mat scaled_;
+  safety::WatermarkEmbedder embedder_;
+  FrameMarking marking_;
+  cv::Mat out_;
   std::map<std::string, double>& seconds_;
   Tracker& tracker_;
   FrameSink sink_;
@@ -203,10 +228,17 @@ class Renderer {
 
   RenderResult run() {
     RenderResult result;
-    result.stage_seconds = {{"load", 0},   {"text", 0},        {"condition", 0}, {"sample", 0},
-                            {"decode", 0}, {"interpolate", 0}, {"upscale", 0},   {"encode", 0}};
+    result.stage_seconds = {{"load", 0},    {"text", 0},      {"condition", 0},
+                            {"sample", 0},  {"decode", 0},    {"interpolate", 0},
+                            {"upscale", 0}, {"watermark", 0}, {"encode", 0}};
     seconds_ = &result.stage_seconds;
     const storyboard::Storyboard& sb = request_.storyboard;
+
+    // Before anything heavy: a blocked prompt must cost nothing and produce nothing.
+    moderate_prompts();
+    const safety::InstallIdentity identity = safety::InstallIdentity::load_or_create();
+    generation_id_ = request_.generation_id ? request_.generation_id : safety::new_generation_id();
+    const FrameMarking marking{{identity.install_id(), generation_id_}, request_.visible_watermark};
 
     // The model first: the storyboard is checked against its tokenizer and capabilities.
     Clock::time_point start = Clock::now();
@@ -252,7 +284,7 @@ class Renderer {
     writer_options.metadata.reelforge_json = render_metadata_json(plan_, manifest, sb);
     writer_options.cancel = cancel_;
     media::VideoWriter writer(request_.output, writer_options);
-    ClipWriter clip(writer, plan_.output_size, request_.options.sharpen_amount, *seconds_,
+    ClipWriter clip(writer, plan_.output_size, request_.options.sharpen_amount, marking, *seconds_,
                     *tracker_, request_.frame_sink);
 
     for (size_t i = 0; i < plan_.shots.size(); ++i) {
@@ -296,6 +328,16 @@ class Renderer {
     start = Clock::now();
     writer.finish();  // the encoder's look-ahead frames are encoded here
     (*seconds_)["encode"] += seconds_since(start);
+    try {
+      result.provenance = write_provenance(manifest, identity, marking.payload, result.partial);
+    } catch (...) {
+      // An unsigned clip is not a finished render: nothing stays under the final name.
+      std::error_code ec;
+      fs::remove(request_.output, ec);
+      throw;
+    }
+    result.install_id = marking.payload.install_id;
+    result.generation_id = marking.payload.generation_id;
 
     result.output = request_.output;
     result.frames = writer.frames_written();
@@ -311,6 +353,62 @@ class Renderer {
   }
 
  private:
+  // Every shot's prompt against the policy, each verdict audited; the first block stops the job.
+  void moderate_prompts() const {
+    const fs::path policy_path = request_.moderation_policy.empty()
+                                     ? safety::ModerationPolicy::default_path()
+                                     : request_.moderation_policy;
+    const safety::ModerationPolicy policy = safety::ModerationPolicy::load(policy_path);
+    safety::AuditLog audit(moderation_audit_log_path());
+    const std::vector<storyboard::Shot>& shots = request_.storyboard.shots;
+    for (size_t i = 0; i < shots.size(); ++i) {
+      const safety::Verdict verdict = safety::moderate(policy, shots[i].prompt);
+      audit.record(verdict, shots[i].prompt, shots[i].id);
+      if (verdict.blocked()) {
+        throw Error(
+            ErrorCategory::Validation,
+            "shot " + std::to_string(i + 1) + " (\"" + shots[i].id +
+                "\"): the prompt is blocked by the moderation policy: " + verdict.description +
+                " (category " + verdict.category + "); nothing was generated",
+            policy_path.string());
+      }
+    }
+  }
+
+  // Signs what was made and writes the sidecar beside the finished clip.
+  fs::path write_provenance(const models::ModelManifest& model,
+                            const safety::InstallIdentity& identity,
+                            const safety::WatermarkPayload& payload, bool partial) const {
+    safety::ProvenanceManifest m;
+    m.content_sha256 = safety::sha256_file_hex(request_.output);
+    m.created = safety::utc_now_iso8601();
+    m.generator = kGeneratorName;
+    m.generator_version = kVersion;
+    m.model_name = model.name;
+    m.model_hash = safety::model_hash(model.dir);
+    m.seed = request_.storyboard.project.seed;
+    m.storyboard_sha256 = safety::sha256_hex(storyboard::to_json_text(request_.storyboard));
+    std::map<fs::path, std::string> hashed;
+    auto input = [&](const char* kind, const ShotPlan& shot, const fs::path& file) {
+      auto it = hashed.find(file);
+      if (it == hashed.end()) it = hashed.emplace(file, safety::sha256_file_hex(file)).first;
+      m.inputs.push_back({kind, shot.id, file.filename().string(), it->second});
+    };
+    for (const ShotPlan& shot : plan_.shots) {
+      safety::ProvenancePrompt p{shot.id, shot.prompt, {}};
+      for (const WindowPlan& w : shot.windows) p.seeds.push_back(w.seed);
+      m.prompts.push_back(std::move(p));
+      if (shot.keyframe) input("keyframe", shot, *shot.keyframe);
+      if (shot.source_video) input("source_video", shot, *shot.source_video);
+    }
+    m.generation_id = payload.generation_id;
+    m.partial = partial;
+    m.sign(identity);
+    const fs::path path = safety::provenance_path(request_.output);
+    m.write(path);
+    return path;
+  }
+
   std::string fingerprint(const models::ModelManifest& manifest) const {
     const nlohmann::json key = {{"plan", plan_.to_json()},
                                 {"model", manifest.name},
@@ -334,6 +432,10 @@ class Renderer {
               {"dtype", to_string(request_.runtime.dtype)},
               {"memory", to_string(request_.runtime.memory)}}},
             {"keep_job", request_.keep_job},
+            {"safety",
+             {{"moderation_policy", request_.moderation_policy.string()},
+              {"visible_watermark", request_.visible_watermark},
+              {"generation_id", generation_id_}}},
             {"plan", plan_.to_json()}};
   }
 
@@ -566,10 +668,44 @@ class Renderer {
   std::map<std::string, at::Tensor> contexts_;
   std::map<std::string, double>* seconds_ = nullptr;
   cv::Mat last_frame_;  // the previous shot's last native frame (continuity)
+  uint32_t generation_id_ = 0;
   double fraction_ = 0;
 };
 
 }  // namespace
+
+fs::path moderation_audit_log_path() {
+  return user_data_dir() / "moderation-audit.jsonl";
+}
+
+void draw_visible_watermark(cv::Mat& rgb) {
+  RF_CHECK(rgb.type() == CV_8UC3, "the badge goes on RGB frames");
+  // Hershey fonts have no middle dot, so the badge is drawn as "AI", a dot, "ReelForge".
+  const int font = cv::FONT_HERSHEY_SIMPLEX;
+  const double scale = std::max(0.25, rgb.rows / 1080.0 * 1.1);
+  const int thickness = std::max(1, static_cast<int>(std::lround(2 * scale)));
+  int baseline = 0;
+  const cv::Size ai = cv::getTextSize("AI", font, scale, thickness, &baseline);
+  const cv::Size rf = cv::getTextSize("ReelForge", font, scale, thickness, &baseline);
+  const int gap = std::max(3, ai.height / 2);
+  const int pad = std::max(2, ai.height / 2);
+  const int text_w = ai.width + 2 * gap + rf.width;
+  const int box_w = text_w + 2 * pad, box_h = ai.height + baseline + 2 * pad;
+  const int margin = std::max(2, rgb.rows / 40);
+  const cv::Rect box(rgb.cols - box_w - margin, rgb.rows - box_h - margin, box_w, box_h);
+  const cv::Rect clipped = box & cv::Rect(0, 0, rgb.cols, rgb.rows);
+  if (clipped.area() == 0) return;
+  cv::Mat overlay = rgb.clone();
+  cv::rectangle(overlay, box, cv::Scalar(0, 0, 0), cv::FILLED);
+  const int y = box.y + pad + ai.height;
+  const cv::Scalar white(255, 255, 255);
+  cv::putText(overlay, "AI", {box.x + pad, y}, font, scale, white, thickness, cv::LINE_AA);
+  cv::circle(overlay, {box.x + pad + ai.width + gap, y - ai.height / 2}, std::max(1, thickness),
+             white, cv::FILLED, cv::LINE_AA);
+  cv::putText(overlay, "ReelForge", {box.x + pad + ai.width + 2 * gap, y}, font, scale, white,
+              thickness, cv::LINE_AA);
+  cv::addWeighted(overlay(clipped), 0.6, rgb(clipped), 0.4, 0, rgb(clipped));
+}
 
 fs::path default_job_dir(const fs::path& output) {
   const fs::path absolute = fs::absolute(output);
@@ -597,6 +733,12 @@ RenderJob RenderJob::resume(const fs::path& job_dir) {
     request.runtime.dtype = parse_compute_dtype(rt.at("dtype").get<std::string>());
     request.runtime.memory = parse_memory_mode(rt.at("memory").get<std::string>());
     request.keep_job = job.value("keep_job", false);
+    if (job.contains("safety")) {
+      const nlohmann::json& safety = job.at("safety");
+      request.moderation_policy = safety.value("moderation_policy", "");
+      request.visible_watermark = safety.value("visible_watermark", false);
+      request.generation_id = safety.value("generation_id", uint32_t{0});
+    }
     // The model as it was found when the job started, if its folder is still there.
     const std::string model_dir = job.value("model_dir", "");
     std::error_code ec;
@@ -624,11 +766,17 @@ RenderResult RenderJob::run(const RenderProgressCallback& progress,
 
 std::string render_metadata_json(const RenderPlan& plan, const models::ModelManifest& model,
                                  const storyboard::Storyboard& sb) {
+  nlohmann::json model_json = {
+      {"name", model.name}, {"variant", model.variant}, {"family", model.family}};
+  std::error_code ec;
+  if (!model.dir.empty() && fs::exists(model.dir / "model.json", ec)) {
+    model_json["hash"] = safety::model_hash(model.dir);  // as in the signed sidecar
+  }
   const nlohmann::json j = {
       {"generator", kGeneratorName},
       {"version", kVersion},
       {"ai_generated", true},
-      {"model", {{"name", model.name}, {"variant", model.variant}, {"family", model.family}}},
+      {"model", model_json},
       {"seed", sb.project.seed},
       {"plan", plan.to_json()},
       {"storyboard", nlohmann::json::parse(storyboard::to_json_text(sb))}};

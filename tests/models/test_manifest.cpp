@@ -105,6 +105,32 @@ TEST(ModelManifest, ErrorsNameTheJsonPath) {
   EXPECT_EQ(validation_path(j), "/defaults/solver");
 }
 
+// A trained VAE's own latent-preview factors: read, written back, and checked for shape.
+TEST(ModelManifest, PreviewFactorsRoundTripAndAreValidated) {
+  json j = valid_manifest();
+  j["components"]["vae"]["latent_mean"] = {0.0, 0.5};
+  j["components"]["vae"]["latent_std"] = {1.0, 2.0};
+  j["components"]["vae"]["preview"] = {{"weight", {{0.1, 0.2}, {0.3, 0.4}, {0.5, 0.6}}},
+                                       {"bias", {0.0, -0.1, 0.1}}};
+  const ModelManifest m = ModelManifest::from_json(j, "/m");
+  ASSERT_EQ(m.vae.preview_weight.size(), 3U);
+  EXPECT_EQ(m.vae.preview_weight[2][1], 0.6);
+  EXPECT_EQ(m.vae.preview_bias[1], -0.1);
+  const ModelManifest again = ModelManifest::from_json(m.to_json(), "/m");
+  EXPECT_EQ(again.vae.preview_weight, m.vae.preview_weight);
+  EXPECT_EQ(again.vae.preview_bias, m.vae.preview_bias);
+
+  json bad = j;
+  bad["components"]["vae"]["preview"]["weight"][1] = {0.3};  // not one per latent channel
+  EXPECT_EQ(validation_path(bad), "/components/vae/preview/weight/1");
+  bad = j;
+  bad["components"]["vae"]["preview"]["bias"] = {0.0, 1.0};
+  EXPECT_EQ(validation_path(bad), "/components/vae/preview/bias");
+  bad = j;
+  bad["components"]["vae"]["preview"]["weight"] = {{0.1, 0.2}};
+  EXPECT_EQ(validation_path(bad), "/components/vae/preview/weight");
+}
+
 TEST(ModelManifest, LoadReportsMissingFilesAndBadJson) {
   TempDir dir;
   write_model(dir / "m", valid_manifest());

@@ -15,12 +15,17 @@
 #include "support/media_testing.hpp"
 #include <ATen/ATen.h>
 
+#include "reelforge/core/atomic_file.hpp"
 #include "reelforge/core/error.hpp"
 #include "reelforge/media/video_info.hpp"
 #include "reelforge/models/model_writer.hpp"
 #include "reelforge/pipeline/generator.hpp"
 #include "reelforge/pipeline/render_job.hpp"
+#include "reelforge/safety/provenance.hpp"
+#include "reelforge/safety/verify.hpp"
 #include "support/testing.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace reelforge::pipeline {
 namespace {
@@ -61,6 +66,25 @@ class TinyModels : public ::testing::Environment {
 TinyModels* g_models = nullptr;
 const auto* const kRegistered = ::testing::AddGlobalTestEnvironment(g_models = new TinyModels);
 
+// Every render writes the moderation audit log and may create the install's signing key in the
+// user data folder: a scratch one here, never the real one.
+class ScratchUserData : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    dir_ = std::make_unique<TempDir>();
+    env_ = std::make_unique<testing::ScopedEnv>("REELFORGE_DATA", dir_->path().string());
+  }
+  void TearDown() override {
+    env_.reset();
+    dir_.reset();
+  }
+
+ private:
+  std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<testing::ScopedEnv> env_;
+};
+const auto* const kScratchData = ::testing::AddGlobalTestEnvironment(new ScratchUserData);
+
 storyboard::Shot text_shot(const std::string& id, double duration_s,
                            const std::string& prompt = "a red ball rolls left") {
   storyboard::Shot shot;
@@ -96,6 +120,9 @@ RenderRequest request(const storyboard::Storyboard& sb, const fs::path& output,
   r.options.encoder_preset = "ultrafast";
   r.options.crf = 0;
   r.options.sampling.steps = 4;  // a draft would halve the model's 4
+  // One watermark payload for every render, so that frames of different renders compare exactly
+  // (a fresh id per render changes the invisible mark).
+  r.generation_id = 0x5eed1234;
   return r;
 }
 
@@ -194,6 +221,9 @@ TEST(Render, ThreeShotStoryboardTo1080pInEveryAspect) {
     EXPECT_EQ(result.frames, 12);
     EXPECT_NE(info.metadata.reelforge_json.find("\"ai_generated\":true"), std::string::npos);
     EXPECT_NE(info.metadata.reelforge_json.find("tiny-ti2v"), std::string::npos);
+    // The model's hash, as the signed sidecar records it.
+    const std::string model_hash = safety::ProvenanceManifest::load(result.provenance).model_hash;
+    EXPECT_NE(info.metadata.reelforge_json.find("\"hash\":\"" + model_hash), std::string::npos);
     EXPECT_TRUE(result.job_dir.empty());
     EXPECT_FALSE(fs::exists(default_job_dir(out)));
   }
@@ -409,6 +439,12 @@ TEST(Render, PartialDeliveryGivesWhatWasSampled) {
   EXPECT_EQ(result.windows_sampled, 0);
   EXPECT_EQ(frames_of(out).size(), 16u);  // shot a only
   EXPECT_TRUE(fs::exists(job.job_dir()));  // kept: shot b can still be rendered
+  // The partial delivery is signed as one.
+  ASSERT_EQ(result.provenance, safety::provenance_path(out));
+  const safety::ProvenanceManifest signed_partial =
+      safety::ProvenanceManifest::load(result.provenance);
+  EXPECT_TRUE(signed_partial.partial);
+  EXPECT_TRUE(safety::check_provenance(signed_partial, out).content_matches);
 
   // A job cancelled before its first window has nothing to deliver: a clear error, no file.
   CancellationToken early;
@@ -548,6 +584,210 @@ TEST(ModelRuntimeMemory, LowModeReleasesTheTextEncoderAfterEncoding) {
     EXPECT_TRUE(runtime->text_encoder_loaded());
   }
   EXPECT_THROW(parse_memory_mode("tiny"), Error);
+}
+
+}  // namespace
+}  // namespace reelforge::pipeline
+
+namespace reelforge::pipeline {
+namespace {
+
+std::vector<std::string> audit_lines() {
+  std::ifstream in(moderation_audit_log_path());
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(RenderSafety, ABlockedPromptStopsBeforeTheModelLoadsAndNamesShotAndCategory) {
+  TempDir tmp;
+  const size_t audited_before = audit_lines().size();
+  const storyboard::Shot gore = text_shot("gore", 1.0, "a man is decapitated in the street");
+  RenderRequest r =
+      request(board({text_shot("calm", 1.0), gore}), tmp / "out.mp4", g_models->t2v_runtime);
+  // No model to load: if moderation came after loading, this would fail with NotFound instead.
+  r.model.reset();
+  r.storyboard.project.model = "no-such-model";
+  try {
+    RenderJob(r).run();
+    FAIL() << "the prompt should have been blocked";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::Validation);
+    EXPECT_NE(e.message().find("shot 2 (\"gore\")"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("graphic_violence"), std::string::npos) << e.message();
+  }
+  EXPECT_TRUE(testing::folder_entries(tmp.path()).empty());  // no clip, job folder or sidecar
+  const std::vector<std::string> lines = audit_lines();
+  ASSERT_EQ(lines.size(), audited_before + 2);
+  const nlohmann::json ok = nlohmann::json::parse(lines[lines.size() - 2]);
+  const nlohmann::json blocked = nlohmann::json::parse(lines.back());
+  EXPECT_EQ(ok.at("shot"), "calm");
+  EXPECT_EQ(ok.at("verdict"), "allowed");
+  EXPECT_EQ(blocked.at("shot"), "gore");
+  EXPECT_EQ(blocked.at("verdict"), "blocked");
+  EXPECT_EQ(blocked.at("category"), "graphic_violence");
+  EXPECT_EQ(lines.back().find("decapitated"), std::string::npos);  // the prompt is not stored
+
+  // Another policy file is honoured: one that blocks the word "ball".
+  nlohmann::json policy = {
+      {"version", 1},
+      {"categories",
+       {{{"id", "no_balls"}, {"description", "balls are not allowed here"}, {"words", {"ball"}}}}},
+      {"allow", nlohmann::json::array()}};
+  {
+    std::ofstream f(tmp / "policy.json");
+    f << policy.dump();
+  }
+  RenderRequest custom =
+      request(board({text_shot("a", 1.0)}), tmp / "ball.mp4", g_models->t2v_runtime);
+  custom.moderation_policy = tmp / "policy.json";
+  try {
+    RenderJob(custom).run();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("balls are not allowed here"), std::string::npos) << e.message();
+  }
+  EXPECT_FALSE(fs::exists(tmp / "ball.mp4"));
+}
+
+// Flips one byte near the end of a copy of the clip (and copies its sidecar beside it).
+fs::path modified_copy(const fs::path& clip, const fs::path& copy) {
+  fs::copy_file(clip, copy);
+  fs::copy_file(safety::provenance_path(clip), safety::provenance_path(copy));
+  std::fstream f(copy, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(-300, std::ios::end);
+  const char c = static_cast<char>(f.get());
+  f.seekp(-300, std::ios::end);
+  f.put(static_cast<char>(c ^ 0x5a));
+  return copy;
+}
+
+TEST(RenderSafety, EveryRenderIsWatermarkedSignedAndVerifiable) {
+  TempDir tmp;
+  // 1080p output (the watermark needs more than the models' 80x48): 1 s at 8 fps.
+  const storyboard::Storyboard sb =
+      board({text_shot("a", 1.0)}, media::Aspect::Wide, storyboard::QualityPreset::Final, 8);
+  RenderRequest r = request(sb, tmp / "clip.mp4", g_models->t2v_runtime);
+  r.options.crf = 18;
+  const RenderResult result = RenderJob(r).run();
+  ASSERT_EQ(result.provenance, safety::provenance_path(tmp / "clip.mp4"));
+  ASSERT_TRUE(fs::exists(result.provenance));
+  EXPECT_EQ(result.generation_id, 0x5eed1234u);
+  for (const std::string& name : testing::folder_entries(tmp.path())) {
+    EXPECT_TRUE(name == "clip.mp4" || name == "clip.mp4.provenance.json") << "left: " << name;
+  }
+
+  const safety::VerifyReport report = safety::verify_clip(tmp / "clip.mp4");
+  EXPECT_EQ(report.verdict, safety::VerifyVerdict::SignedAndIntact) << report.manifest_problem;
+  EXPECT_TRUE(report.watermark.found) << "confidence " << report.watermark.confidence;
+  EXPECT_EQ(report.watermark.payload.install_id, result.install_id);
+  EXPECT_EQ(report.watermark.payload.generation_id, result.generation_id);
+  ASSERT_TRUE(report.ids_match.has_value());
+  EXPECT_TRUE(*report.ids_match);
+  ASSERT_TRUE(report.manifest.has_value());
+  const safety::ProvenanceManifest& m = *report.manifest;
+  EXPECT_EQ(m.model_name, "tiny-t2v");
+  EXPECT_EQ(m.model_hash, safety::model_hash(g_models->t2v_manifest.dir));
+  ASSERT_EQ(m.prompts.size(), 1u);
+  EXPECT_EQ(m.prompts[0].prompt, "a red ball rolls left");
+  EXPECT_EQ(m.prompts[0].seeds.size(), 1u);
+  EXPECT_EQ(m.seed, 42u);
+  EXPECT_FALSE(m.partial);
+  EXPECT_EQ(m.install_id, safety::InstallIdentity::load_or_create().install_id());
+
+  // A changed file: the signature still holds, the content does not.
+  modified_copy(tmp / "clip.mp4", tmp / "modified.mp4");
+  EXPECT_EQ(safety::verify_clip(tmp / "modified.mp4").verdict,
+            safety::VerifyVerdict::SignedButModified);
+
+  // The command line: verdicts and exit codes.
+  testing::RunResult run = testing::run_cli({"verify", (tmp / "clip.mp4").string()});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("signed and intact"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("(match the manifest)"), std::string::npos) << run.out;
+  run = testing::run_cli({"verify", (tmp / "modified.mp4").string()});
+  EXPECT_EQ(run.exit_code, 10) << run.out << run.err;
+  EXPECT_NE(run.out.find("signed but modified"), std::string::npos) << run.out;
+  // Without its sidecar the mark still tells it apart.
+  fs::copy_file(tmp / "clip.mp4", tmp / "bare.mp4");
+  run = testing::run_cli({"verify", (tmp / "bare.mp4").string(), "--json"});
+  EXPECT_EQ(run.exit_code, 11) << run.out << run.err;
+  const nlohmann::json j = nlohmann::json::parse(run.out);
+  EXPECT_EQ(j.at("verdict"), "watermark only");
+  EXPECT_EQ(j.at("watermark").at("found"), true);
+  // A clip ReelForge did not make.
+  media::VideoWriterOptions plain;
+  plain.size = {640, 360};
+  plain.fps = {24, 1};
+  plain.preset = "ultrafast";
+  testing::write_clip(tmp / "plain.mp4", plain, 12,
+                      [](int i) { return testing::index_frame(i, 640, 360); });
+  run = testing::run_cli({"verify", (tmp / "plain.mp4").string()});
+  EXPECT_EQ(run.exit_code, 12) << run.out << run.err;
+  EXPECT_NE(run.out.find("nothing found"), std::string::npos) << run.out;
+  // --manifest names another sidecar.
+  run = testing::run_cli(
+      {"verify", (tmp / "bare.mp4").string(), "--manifest", result.provenance.string()});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+}
+
+TEST(RenderSafety, VisibleBadgeIsOptionalAndInTheCorner) {
+  TempDir tmp;
+  const storyboard::Storyboard sb = board({text_shot("a", 0.5)});
+  RenderRequest r = request(sb, tmp / "plain.mp4", g_models->t2v_runtime);
+  const std::vector<cv::Mat> plain = render_frames(r);
+  r.output = tmp / "badge.mp4";
+  r.visible_watermark = true;
+  r.generation_id = 0;  // a new random id, so the invisible marks differ too
+  RenderResult badge_result;
+  const std::vector<cv::Mat> badge = render_frames(r, &badge_result);
+  EXPECT_NE(badge_result.generation_id, 0u);
+  EXPECT_NE(badge_result.generation_id, 0x5eed1234u);
+  ASSERT_EQ(plain.size(), badge.size());
+  ASSERT_FALSE(plain.empty());
+  const cv::Mat& a = plain.front();
+  const cv::Mat& b = badge.front();
+  const cv::Rect top(0, 0, a.cols, a.rows / 3), bottom(0, a.rows * 2 / 3, a.cols, a.rows / 3);
+  // Only the invisible marks (different generation ids) differ at the top.
+  EXPECT_LT(mean_abs_diff(a(top), b(top)), 2.0);
+  EXPECT_GT(mean_abs_diff(a(bottom), b(bottom)), 8.0);
+}
+
+TEST(RenderSafety, GenerateCommandTakesThePolicyAndTheBadge) {
+  TempDir tmp;
+  const std::string model = g_models->t2v_manifest.dir.string();
+  const fs::path out = tmp / "out.mp4";
+  testing::RunResult r = testing::run_cli(
+      {"generate", "a man is decapitated in the street", "-o", out.string(), "--model", model});
+  EXPECT_EQ(r.exit_code, exit_code_for(ErrorCategory::Validation)) << r.out << r.err;
+  EXPECT_NE(r.err.find("graphic_violence"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+
+  {
+    std::ofstream f(tmp / "policy.json");
+    f << R"({"version": 1, "categories": [{"id": "no_balls", "description": "no balls here",
+            "words": ["ball"]}], "allow": []})";
+  }
+  const std::vector<std::string> ball = {"generate", "a red ball rolls left", "-o", out.string(),
+                                         "--model", model, "--draft", "--duration", "0.5",
+                                         "--steps", "2", "--seed", "3", "--preset", "ultrafast"};
+  std::vector<std::string> args = ball;
+  args.insert(args.end(), {"--moderation-policy", (tmp / "policy.json").string()});
+  r = testing::run_cli(args);
+  EXPECT_EQ(r.exit_code, exit_code_for(ErrorCategory::Validation)) << r.out << r.err;
+  EXPECT_NE(r.err.find("no balls here"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+
+  args = ball;
+  args.push_back("--visible-watermark");
+  r = testing::run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("signed: " + safety::provenance_path(out).string()), std::string::npos)
+      << r.out;
+  const nlohmann::json sidecar = nlohmann::json::parse(read_file(safety::provenance_path(out)));
+  EXPECT_EQ(sidecar.at("prompts").at(0).at("prompt"), "a red ball rolls left");
+  r = testing::run_cli({"verify", out.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
 }  // namespace

@@ -22,6 +22,9 @@ struct SampleOptions {
   int frames = 32;
   double fps = 16;
   uint64_t seed = 0;
+  // Render exactly this clip instead of sampling (e.g. a keyframe or source clip for the built-in
+  // model); every one of `count` clips is the same spec.
+  std::optional<ClipSpec> spec;
 };
 
 // The frame size of a sample of `aspect` with the given short side (even sides).
@@ -32,5 +35,9 @@ media::FrameSize sample_size(media::Aspect aspect, int short_side_px);
 void write_samples(const std::filesystem::path& dir, const SampleOptions& options,
                    const ProgressCallback& progress = {},
                    const CancellationToken& cancel = CancellationToken());
+
+// Writes the first frame of `spec` at `size` as an image (PNG or JPEG by the extension),
+// atomically: a keyframe for image-to-video with the built-in model.
+void write_still(const std::filesystem::path& file, const ClipSpec& spec, media::FrameSize size);
 
 }  // namespace reelforge::dataset

@@ -40,6 +40,10 @@ struct VAESpec {
   std::string version = "2.1";       // "2.1" (z=16, 4x8x8) or "2.2" (z=48, 4x16x16)
   std::vector<double> latent_mean;   // per channel; empty = the published values of the version
   std::vector<double> latent_std;
+  // Latent-to-RGB factors for the sampler's live preview (models::LatentPreview): 3 rows of one
+  // weight per latent channel, and 3 biases. Empty = the published factors of the version.
+  std::vector<std::vector<double>> preview_weight;
+  std::vector<double> preview_bias;
 };
 
 struct SamplingDefaults {

@@ -59,6 +59,12 @@ struct SaveModelOptions {
 ModelManifest save_model(const std::filesystem::path& dir, const ModelManifest& manifest,
                          const ModelComponents& components, const SaveModelOptions& options = {});
 
+// Trains a SentencePiece unigram tokenizer with umT5's conventions (pad 0, </s> 1, unk 2, no
+// <s>) on `corpus` (one sentence per line) and writes it atomically to `out_model`, without the
+// scratch paths the trainer records, so the same corpus always gives the same bytes.
+// Error(InvalidArgument) with the trainer's message when it cannot reach a usable vocabulary.
+void train_t5_tokenizer(const std::string& corpus, int vocab, const std::filesystem::path& out_model);
+
 // Everything write_random_model() needs. Default-constructed it is tiny(WanModelType::T2V).
 //
 // The tiny model keeps every structural rule of the real ones at toy widths: the Wan 2.1 VAE's

@@ -68,8 +68,18 @@ struct RenderRequest {
   // Sample nothing: deliver the shots (and windows) the job folder already holds.
   bool deliver_partial = false;
   // Receives every output frame (RGB, output size) just before it is encoded, with its index:
-  // for live previews of finished frames, and for exact checks of what was encoded.
+  // for live previews of finished frames, and for exact checks of what was encoded (watermarked).
   std::function<void(const cv::Mat& rgb, int64_t index)> frame_sink;
+  // Safety (docs/safety.md). Every shot's prompt is checked against this moderation policy before
+  // the model is loaded; empty = safety::ModerationPolicy::default_path(). Verdicts go to
+  // moderation_audit_log_path().
+  std::filesystem::path moderation_policy;
+  // A semi-transparent "AI · ReelForge" badge in the bottom-right corner of every frame. The
+  // invisible watermark is always embedded.
+  bool visible_watermark = false;
+  // The generation id in the watermark and the manifest; 0 = a new random one. The job folder
+  // keeps the id a job started with, so a resumed render carries the same one.
+  uint32_t generation_id = 0;
 };
 
 struct RenderResult {
@@ -78,14 +88,24 @@ struct RenderResult {
   double duration_s = 0;
   media::FrameSize size;
   media::FrameRate fps;
-  bool partial = false;             // deliver_partial left something out
-  int64_t windows_sampled = 0;      // sampled by this run
-  int64_t windows_reused = 0;       // taken from the job folder
+  bool partial = false;         // deliver_partial left something out
+  int64_t windows_sampled = 0;  // sampled by this run
+  int64_t windows_reused = 0;   // taken from the job folder
   // load, text, condition (VAE-encoding keyframes, overlaps and source clips), sample, decode,
   // interpolate, upscale, encode.
   std::map<std::string, double> stage_seconds;
-  std::filesystem::path job_dir;    // empty when it was removed
+  std::filesystem::path job_dir;     // empty when it was removed
+  std::filesystem::path provenance;  // the signed sidecar beside the output
+  uint32_t install_id = 0;           // the watermark's payload
+  uint32_t generation_id = 0;
 };
+
+// Where render jobs record their moderation verdicts: user_data_dir()/moderation-audit.jsonl.
+std::filesystem::path moderation_audit_log_path();
+
+// Draws the visible "AI · ReelForge" badge into the bottom-right corner of an RGB frame, blended
+// at about 60% opacity and sized to the frame's height.
+void draw_visible_watermark(cv::Mat& rgb);
 
 // `.<output file name>.job` beside the output.
 std::filesystem::path default_job_dir(const std::filesystem::path& output);

@@ -1,0 +1,144 @@
+#pragma once
+// The trainer of ReelForge's built-in model (issue 7): a small Wan-style model learnt from scratch
+// on the procedural world of dataset/, in a run folder that can be stopped and resumed at any
+// point. Two stages:
+//   1. vae — a Wan 2.1 VAE learns to reconstruct clips of the world (contrast-weighted L1 + MSE);
+//   2. dit — with the VAE frozen, the DiT and a umT5-style text encoder learn jointly by flow
+//      matching: x_t = (1 - s) x0 + s noise with s drawn uniformly and shifted as the sampler
+//      shifts it, the network predicting the velocity noise - x0. Random first-frame (and
+//      last-frame) conditioning with clean tokens at t = 0 teaches image-to-video the way Wan 2.2
+//      TI2V does it; empty-text dropout makes classifier-free guidance work.
+// Export writes a normal model folder (models::save_model) from the EMA weights.
+//
+// The run folder: config.json (the TrainConfig; a resumed run must match it), spiece.model,
+// vae_state.safetensors / dit_state.safetensors (AdamW state with weights, moments and EMA),
+// vae_stats.json (the latent normalisation measured after the VAE stage), loss.tsv (stage, step,
+// loss, grad norm, seconds).
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "reelforge/core/cancel.hpp"
+#include "reelforge/core/compute.hpp"
+#include "reelforge/models/manifest.hpp"
+#include "reelforge/models/umt5.hpp"
+#include "reelforge/models/wan_dit.hpp"
+#include "reelforge/models/wan_vae.hpp"
+#include "reelforge/training/optimizer.hpp"
+
+namespace reelforge::training {
+
+struct TrainConfig {
+  uint64_t seed = 1;
+  ComputeDType dtype = ComputeDType::BFloat16;  // matmul / conv dtype; master weights float32
+
+  // The world: native size per aspect bucket, frames per clip (1 + 4k), fps.
+  std::map<std::string, models::NativeSize> buckets;
+  int frame_count = 17;
+  double fps = 16;
+
+  // Tokenizer and networks.
+  int vocab = 512;
+  int tokenizer_corpus_captions = 20000;
+  models::WanVAEConfig vae;
+  models::UMT5Config text;   // vocab filled from the tokenizer
+  models::WanDiTConfig dit;  // in_dim / out_dim = vae.z_dim, text_dim = text.dim
+
+  // Stage 1.
+  int64_t vae_steps = 1000;
+  int vae_batch = 4;
+  int vae_frames = 5;  // 1 + 4k frames per training clip (a random window of the rendered clip)
+  // Curriculum: from this step on, whole clips (frame_count frames, so every causal chunk of a
+  // window is trained) in batches of vae_long_batch. -1 = never.
+  int64_t vae_long_from_step = -1;
+  int vae_long_batch = 2;
+  // The decoder sees mu itself (no sampling: with so few steps the sampling noise only blurs),
+  // with a small L2 penalty on mu to keep the latent scale bounded.
+  double vae_latent_penalty = 1e-5;
+  // Reconstruction weight 1 + this x the local contrast of the target (|x - its 7x7 mean|):
+  // the objects are a small part of each frame and would otherwise be drawn last.
+  double vae_edge_weight = 10.0;
+  AdamWSettings vae_optimizer;
+
+  // Stage 2.
+  int64_t dit_steps = 20000;
+  int dit_batch = 24;
+  double shift = 3.0;              // the sampler's shift, shipped in model.json
+  double text_dropout = 0.1;       // probability of training on the empty prompt
+  double first_frame_prob = 0.25;  // condition on the first latent frame (i2v)
+  double first_two_prob = 0.1;     // condition on the first two (window continuation)
+  double last_frame_prob = 0.05;   // condition on the last latent frame (last-frame keyframes)
+  int pool_clips = 1536;           // encoded clips kept per run, split over the buckets
+  int pool_refresh = 1;            // new clips encoded per step
+  AdamWSettings dit_optimizer;
+
+  int64_t checkpoint_every = 250;  // steps between checkpoints (and always at the end)
+
+  // The built-in model's recipe (docs/builtin-model.md) and a toy one for tests (seconds).
+  static TrainConfig builtin();
+  static TrainConfig smoke();
+
+  nlohmann::json to_json() const;
+  static TrainConfig from_json(const nlohmann::json& json);  // Error(Validation) naming the field
+  // Error(InvalidArgument) for settings that cannot train (sizes the VAE and patch cannot take,
+  // a frame count that is not 1 + 4k, mismatched network dims).
+  void validate() const;
+};
+
+enum class TrainStage { VAE, DiT };
+const char* to_string(TrainStage stage);  // "vae", "dit"
+TrainStage parse_train_stage(const std::string& name);
+
+struct TrainProgress {
+  TrainStage stage = TrainStage::VAE;
+  std::string phase;  // "train", "pool" (encoding the first clips), "stats"
+  int64_t step = 0;   // steps done in this stage (including earlier pieces)
+  int64_t total = 0;  // the stage's step target
+  double loss = 0;    // EMA-smoothed training loss
+  double grad_norm = 0;
+  double seconds_per_step = 0;
+  double eta_s = 0;  // to the stage's target at the current rate
+};
+using TrainProgressCallback = std::function<void(const TrainProgress&)>;
+
+struct TrainLimits {
+  int64_t max_steps = -1;   // steps in this call (-1: until the stage's target)
+  double max_seconds = -1;  // wall time for this call (-1: none); checkpoints before leaving
+  const CancellationToken* cancel = nullptr;  // cancellation checkpoints too, then Error(Cancelled)
+};
+
+// A run folder. Creating one with a config writes config.json and trains the tokenizer; opening
+// an existing one reads its config (a different config given is Error(InvalidArgument) naming the
+// first differing field, so a resume never silently changes the recipe).
+class Trainer {
+ public:
+  static Trainer create_or_resume(const std::filesystem::path& run_dir, const TrainConfig& config);
+  static Trainer resume(const std::filesystem::path& run_dir);
+
+  const TrainConfig& config() const { return config_; }
+  const std::filesystem::path& run_dir() const { return run_dir_; }
+  int64_t steps_done(TrainStage stage) const;  // from the stage's checkpoint (0 without one)
+
+  // Trains the stage from its checkpoint towards its target, within `limits`. The DiT stage
+  // needs a finished VAE stage (Error(InvalidArgument) otherwise). Returns the steps done now.
+  int64_t train(TrainStage stage, const TrainLimits& limits = {},
+                const TrainProgressCallback& progress = {});
+
+  // Writes a model folder from the EMA weights (weights stored as bf16). `manifest` supplies
+  // name, display name, license; sizes, fps, frames, tasks and sampling defaults come from the
+  // config. Needs both stages to have checkpoints.
+  models::ModelManifest export_model(const std::filesystem::path& dir,
+                                     const models::ModelManifest& identity) const;
+
+ private:
+  Trainer(std::filesystem::path run_dir, TrainConfig config);
+  std::filesystem::path run_dir_;
+  TrainConfig config_;
+};
+
+}  // namespace reelforge::training

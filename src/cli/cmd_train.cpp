@@ -1,0 +1,179 @@
+// `reelforge train`: trains (or resumes training) the built-in model in a run folder and exports
+// it as a model folder.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <limits>
+
+#include "commands.hpp"
+#include "progress_printer.hpp"
+#include "reelforge/core/compute.hpp"
+#include "reelforge/core/error.hpp"
+#include "reelforge/training/trainer.hpp"
+
+namespace reelforge::cli {
+
+const char* const kTrainUsage = R"(Usage: reelforge train --run DIR [options]
+
+Trains ReelForge's built-in model from scratch on its procedural world (docs/builtin-model.md):
+stage "vae" (a Wan 2.1-style VAE) and then stage "dit" (the DiT and its umT5-style text encoder,
+flow matching). Everything lives in the run folder: stop at any time (Ctrl-C checkpoints) and run
+the same command again to continue. A run keeps the recipe it was started with; only the step
+targets may change between pieces.
+
+  --run DIR            the run folder (created on first use)
+  --recipe R           builtin (default) or smoke (a toy model in seconds, for tests)
+  --stage S            vae, dit or all (default all: the VAE to its target, then the DiT)
+  --steps N            at most N steps in this call
+  --minutes M          at most M minutes in this call (checkpoints before leaving)
+  --vae-steps N        the VAE stage's target (default from the recipe)
+  --dit-steps N        the DiT stage's target (default from the recipe)
+  --seed N             the run's seed (new runs only; default 1)
+  --dtype D            (global option) bf16 (the recipe's) or float32 for the matmuls and
+                       convolutions of a new run; master weights are float32 either way
+  --export DIR         afterwards, write the EMA weights as a model folder
+  --name NAME          the exported model's id (default builtin))";
+
+namespace {
+
+// Training runs for hours, usually with its output in a log file, where the printer's one line
+// per 10% would leave long silences: there, one line a minute as well.
+class TrainLog {
+ public:
+  TrainLog() : tty_(::isatty(STDERR_FILENO) == 1), last_(std::chrono::steady_clock::now()) {}
+  void operator()(const training::TrainProgress& p) {
+    if (tty_ || p.phase != "train") return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::seconds(60)) return;
+    last_ = now;
+    std::fprintf(stderr, "%s step %lld/%lld  loss %.4f  grad %.2f  %.2f s/step  ETA %s\n",
+                 training::to_string(p.stage), static_cast<long long>(p.step),
+                 static_cast<long long>(p.total), p.loss, p.grad_norm, p.seconds_per_step,
+                 format_duration(p.eta_s).c_str());
+    std::fflush(stderr);
+  }
+
+ private:
+  bool tty_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+void print_progress(ProgressPrinter& printer, const training::TrainProgress& p) {
+  char detail[160];
+  if (p.phase == "train") {
+    std::snprintf(detail, sizeof detail, "loss %.4f  grad %.2f  %.2f s/step  ETA %s", p.loss,
+                  p.grad_norm, p.seconds_per_step, format_duration(p.eta_s).c_str());
+  } else {
+    std::snprintf(detail, sizeof detail, "%s", p.phase.c_str());
+  }
+  printer(
+      Progress{std::string(training::to_string(p.stage)) + " " + p.phase, p.step, p.total, detail});
+}
+
+}  // namespace
+
+int run_train(Args& args) {
+  const auto run = args.option("--run");
+  const std::string recipe = args.option("--recipe").value_or("builtin");
+  const std::string stage = args.option("--stage").value_or("all");
+  const auto steps = args.integer("--steps", 0, std::numeric_limits<int>::max());
+  const auto minutes = args.option("--minutes");
+  const auto vae_steps = args.integer("--vae-steps", 1, std::numeric_limits<int>::max());
+  const auto dit_steps = args.integer("--dit-steps", 1, std::numeric_limits<int>::max());
+  const auto seed = args.integer("--seed", 0, std::numeric_limits<long long>::max());
+  const auto export_dir = args.option("--export");
+  const std::string name = args.option("--name").value_or("builtin");
+  args.finish();
+  if (!run) throw Error(ErrorCategory::InvalidArgument, "missing --run DIR");
+
+  training::TrainConfig config;
+  if (recipe == "builtin") {
+    config = training::TrainConfig::builtin();
+  } else if (recipe == "smoke") {
+    config = training::TrainConfig::smoke();
+  } else {
+    throw Error(ErrorCategory::InvalidArgument,
+                "--recipe: unknown recipe '" + recipe + "'; valid: builtin, smoke");
+  }
+  const bool exists = std::filesystem::exists(*run + "/config.json");
+  if (exists) config = training::Trainer::resume(*run).config();
+  if (seed) {
+    if (exists && config.seed != uint64_t(*seed)) {
+      throw Error(ErrorCategory::InvalidArgument,
+                  "--seed: the run was started with seed " + std::to_string(config.seed), *run);
+    }
+    config.seed = uint64_t(*seed);
+  }
+  const ComputeDType requested = requested_compute_dtype();
+  if (requested != ComputeDType::Auto) config.dtype = requested;
+  if (vae_steps) config.vae_steps = *vae_steps;
+  if (dit_steps) config.dit_steps = *dit_steps;
+
+  std::vector<training::TrainStage> stages;
+  if (stage == "all") {
+    stages = {training::TrainStage::VAE, training::TrainStage::DiT};
+  } else {
+    stages = {training::parse_train_stage(stage)};
+  }
+  training::TrainLimits limits;
+  limits.cancel = &interrupt_token();
+  if (steps) limits.max_steps = *steps;
+  if (minutes) {
+    try {
+      limits.max_seconds = std::stod(*minutes) * 60.0;
+    } catch (const std::exception&) {
+      throw Error(ErrorCategory::InvalidArgument, "--minutes: '" + *minutes + "' is not a number");
+    }
+  }
+
+  training::Trainer trainer = training::Trainer::create_or_resume(*run, config);
+  const auto started = std::chrono::steady_clock::now();
+  for (const training::TrainStage s : stages) {
+    if (trainer.steps_done(s) >=
+        (s == training::TrainStage::VAE ? config.vae_steps : config.dit_steps)) {
+      continue;
+    }
+    training::TrainLimits piece = limits;
+    if (limits.max_seconds >= 0) {
+      piece.max_seconds =
+          limits.max_seconds -
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (piece.max_seconds <= 0) break;
+    }
+    int64_t done = 0;
+    {
+      ProgressPrinter printer;
+      TrainLog log;
+      done = trainer.train(s, piece, [&](const training::TrainProgress& p) {
+        print_progress(printer, p);
+        log(p);
+      });
+    }
+    std::printf("%s: %lld steps now, %lld of %lld done\n", training::to_string(s),
+                static_cast<long long>(done), static_cast<long long>(trainer.steps_done(s)),
+                static_cast<long long>(s == training::TrainStage::VAE ? config.vae_steps
+                                                                      : config.dit_steps));
+    if (limits.max_steps >= 0) limits.max_steps = std::max<int64_t>(0, limits.max_steps - done);
+    if (trainer.steps_done(s) <
+        (s == training::TrainStage::VAE ? config.vae_steps : config.dit_steps)) {
+      break;  // the limits ran out inside this stage
+    }
+  }
+  if (export_dir) {
+    models::ModelManifest identity;
+    identity.name = name;
+    identity.display_name = "ReelForge built-in (trained by reelforge train)";
+    identity.variant = "builtin";
+    identity.license = "Apache-2.0";
+    identity.defaults.steps = 24;
+    identity.defaults.guidance = 4.0;
+    identity.defaults.solver = "unipc";
+    trainer.export_model(*export_dir, identity);
+    std::printf("exported the model to %s\n", export_dir->c_str());
+  }
+  return 0;
+}
+
+}  // namespace reelforge::cli

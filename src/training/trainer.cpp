@@ -1,0 +1,601 @@
+// The two training stages, the clip pool and export. See trainer.hpp for the method.
+
+#include "reelforge/training/trainer.hpp"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "reelforge/core/atomic_file.hpp"
+#include "reelforge/core/error.hpp"
+#include "reelforge/core/hash.hpp"
+#include "reelforge/dataset/world.hpp"
+#include "reelforge/models/latent_preview.hpp"
+#include "reelforge/models/model_writer.hpp"
+#include "reelforge/models/tokenizer.hpp"
+#include "reelforge/pipeline/generator.hpp"
+#include "reelforge/tensors/checkpoint.hpp"
+#include "reelforge/tensors/safetensors_writer.hpp"
+#include "reelforge/training/dit_trainable.hpp"
+#include "reelforge/training/umt5_trainable.hpp"
+#include "reelforge/training/vae_trainable.hpp"
+
+namespace reelforge::training {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr char kConfigFile[] = "config.json";
+constexpr char kTokenizerFile[] = "spiece.model";
+constexpr char kVAECheckpoint[] = "vae_state.safetensors";
+constexpr char kDiTCheckpoint[] = "dit_state.safetensors";
+constexpr char kVAEStatsFile[] = "vae_stats.json";
+constexpr char kLossLog[] = "loss.tsv";
+constexpr char kDiTPrefix[] = "dit/";
+constexpr char kTextPrefix[] = "text/";
+
+Error invalid(const std::string& message, const fs::path& where = {}) {
+  return Error(ErrorCategory::InvalidArgument, message, where.string());
+}
+
+at::ScalarType torch_dtype(ComputeDType dtype) {
+  return dtype == ComputeDType::Float32 ? at::kFloat : at::kBFloat16;
+}
+
+// Every random draw of step `step` of a stage comes from here, so a resumed run draws what the
+// uninterrupted run would have drawn.
+std::mt19937_64 step_rng(uint64_t seed, TrainStage stage, int64_t step, uint64_t stream = 0) {
+  return std::mt19937_64(
+      splitmix64(seed ^ splitmix64(uint64_t(step) * 4 + uint64_t(stage) * 2 + stream * 7919)));
+}
+
+std::vector<std::pair<std::string, models::NativeSize>> bucket_list(const TrainConfig& c) {
+  return {c.buckets.begin(), c.buckets.end()};
+}
+
+// Clip frames [1, 3, T, H, W] in [-1, 1].
+at::Tensor render_video(const dataset::ClipSpec& spec, models::NativeSize size, int frames,
+                        int first, int count) {
+  const std::vector<cv::Mat> all =
+      dataset::render_clip(spec, {size.width_px, size.height_px}, frames);
+  const std::vector<cv::Mat> window(all.begin() + first, all.begin() + first + count);
+  return pipeline::frames_to_video(window, at::kCPU);
+}
+
+std::string tokenizer_corpus(const TrainConfig& c) {
+  std::mt19937_64 rng(splitmix64(c.seed ^ 0x746f6bULL));
+  std::ostringstream out;
+  for (int i = 0; i < c.tokenizer_corpus_captions; ++i) {
+    out << dataset::caption(dataset::sample_clip(rng, dataset::Split::Train), rng) << '\n';
+  }
+  // The held-out combinations are made of words the training captions also use; add the
+  // canonical phrasing so evaluation prompts tokenise like training ones.
+  for (int i = 0; i < 200; ++i) {
+    out << dataset::canonical_caption(dataset::sample_clip(rng, dataset::Split::Train)) << '\n';
+  }
+  return out.str();
+}
+
+// Differences between two configs' JSON, first one found, as "path: a vs b".
+std::string first_difference(const json& a, const json& b, const std::string& path = "") {
+  if (a.is_object() && b.is_object()) {
+    for (const auto& [key, value] : a.items()) {
+      if (!b.contains(key)) return path + key + ": only in the run's config";
+      const std::string d = first_difference(value, b.at(key), path + key + ".");
+      if (!d.empty()) return d;
+    }
+    for (const auto& [key, value] : b.items()) {
+      if (!a.contains(key)) return path + key + ": missing from the run's config";
+    }
+    return "";
+  }
+  if (a != b) return path.substr(0, path.size() - 1) + ": " + a.dump() + " vs " + b.dump();
+  return "";
+}
+
+void append_log(const fs::path& file, const std::string& lines) {
+  if (lines.empty()) return;
+  std::ofstream out(file, std::ios::app | std::ios::binary);
+  out << lines;
+  if (!out.flush()) throw Error(ErrorCategory::Io, "cannot append to the loss log", file.string());
+}
+
+// Loads inference networks from trainable weights through the real loaders (a safetensors image
+// in memory), so what is evaluated and exported is exactly what a user's model folder holds.
+tensors::Checkpoint as_checkpoint(const NamedWeights& weights, const std::string& label) {
+  return tensors::Checkpoint::from_safetensors_bytes(
+      tensors::serialize_safetensors(export_weights(weights, at::kFloat)), label);
+}
+
+NamedWeights with_prefix(const NamedWeights& weights, const std::string& prefix) {
+  NamedWeights out;
+  for (const auto& [name, w] : weights) {
+    if (name.rfind(prefix, 0) == 0) out.emplace(name.substr(prefix.size()), w);
+  }
+  return out;
+}
+
+struct VAEStats {
+  std::vector<double> mean, std;
+};
+
+VAEStats read_stats(const fs::path& file) {
+  const json j = json::parse(read_file(file));
+  return {j.at("latent_mean").get<std::vector<double>>(),
+          j.at("latent_std").get<std::vector<double>>()};
+}
+
+models::WanVAE inference_vae(const TrainConfig& c, const NamedWeights& weights,
+                             const VAEStats& stats) {
+  models::WanVAELoadOptions options;
+  options.device = Device::CPU;
+  options.dtype = c.dtype;
+  options.expected_version = models::WanVAEVersion::V2_1;
+  options.latent_mean = stats.mean;
+  options.latent_std = stats.std;
+  return models::WanVAE::load(as_checkpoint(weights, "trained VAE"), options);
+}
+
+NamedWeights fresh_vae_weights(const TrainConfig& c) {
+  models::WanVAELoadOptions options;
+  options.device = Device::CPU;
+  options.dtype = ComputeDType::Float32;
+  options.latent_mean.assign(size_t(c.vae.z_dim), 0.0);
+  options.latent_std.assign(size_t(c.vae.z_dim), 1.0);
+  return trainable_copy(
+      models::WanVAE::random(c.vae, options, splitmix64(c.seed ^ 0x766165ULL)).named_parameters());
+}
+
+NamedWeights fresh_dit_and_text_weights(const TrainConfig& c) {
+  NamedWeights out;
+  for (auto& [name, w] : init_dit_weights(c.dit, splitmix64(c.seed ^ 0x646974ULL))) {
+    out.emplace(kDiTPrefix + name, w);
+  }
+  models::UMT5LoadOptions text_options;  // CPU float32
+  const models::UMT5Encoder text =
+      models::UMT5Encoder::random(c.text, text_options, splitmix64(c.seed ^ 0x747874ULL));
+  for (auto& [name, w] : trainable_copy(text.named_parameters())) {
+    out.emplace(kTextPrefix + name, w);
+  }
+  return out;
+}
+
+// Steps, timing and the smoothed loss of one call of train().
+class StageMeter {
+ public:
+  StageMeter(TrainStage stage, int64_t total) : stage_(stage), total_(total) {}
+
+  TrainProgress record(int64_t step, double loss, double grad_norm, double step_seconds) {
+    smoothed_ = count_ == 0 ? loss : 0.98 * smoothed_ + 0.02 * loss;
+    // Ignore the first step's timing (allocations, caches): it would skew the ETA for a while.
+    if (count_ > 0) {
+      seconds_ = seconds_ == 0 ? step_seconds : 0.95 * seconds_ + 0.05 * step_seconds;
+    }
+    ++count_;
+    TrainProgress p;
+    p.stage = stage_;
+    p.phase = "train";
+    p.step = step;
+    p.total = total_;
+    p.loss = smoothed_;
+    p.grad_norm = grad_norm;
+    p.seconds_per_step = seconds_ > 0 ? seconds_ : step_seconds;
+    p.eta_s = p.seconds_per_step * double(std::max<int64_t>(0, total_ - step));
+    return p;
+  }
+
+ private:
+  TrainStage stage_;
+  int64_t total_;
+  int64_t count_ = 0;
+  double smoothed_ = 0;
+  double seconds_ = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Clips encoded by the frozen VAE, per bucket, refreshed a few at a time so that the DiT sees a
+// slowly changing sample of the world at a fraction of the cost of encoding every batch.
+struct PoolEntry {
+  at::Tensor latent;  // [z, F, h, w] normalised, bf16
+  dataset::ClipSpec spec;
+};
+
+class ClipPool {
+ public:
+  ClipPool(const TrainConfig& c, const models::WanVAE& vae) : c_(c), vae_(vae) {
+    buckets_ = bucket_list(c);
+    pools_.resize(buckets_.size());
+    capacity_ = std::max<size_t>(size_t(c.dit_batch), size_t(c.pool_clips) / buckets_.size());
+  }
+
+  size_t buckets() const { return buckets_.size(); }
+  size_t capacity() const { return capacity_; }
+  const models::NativeSize& size(size_t b) const { return buckets_[b].second; }
+
+  // Encodes `count` new clips for bucket b, replacing random ones once the pool is full.
+  void add(size_t b, int count, std::mt19937_64& rng) {
+    std::vector<dataset::ClipSpec> specs;
+    std::vector<at::Tensor> videos;
+    for (int i = 0; i < count; ++i) {
+      specs.push_back(dataset::sample_clip(rng, dataset::Split::Train));
+      videos.push_back(render_video(specs.back(), size(b), c_.frame_count, 0, c_.frame_count));
+    }
+    at::Tensor latents;
+    {
+      at::NoGradGuard no_grad;
+      latents = vae_.encode(at::cat(videos, 0)).to(at::kBFloat16);  // [n, z, F, h, w]
+    }
+    auto& pool = pools_[b];
+    for (int i = 0; i < count; ++i) {
+      PoolEntry entry{latents[i].clone(), specs[size_t(i)]};
+      if (pool.size() < capacity_) {
+        pool.push_back(std::move(entry));
+      } else {
+        pool[std::uniform_int_distribution<size_t>(0, pool.size() - 1)(rng)] = std::move(entry);
+      }
+    }
+  }
+
+  const std::vector<PoolEntry>& entries(size_t b) const { return pools_[b]; }
+
+ private:
+  const TrainConfig& c_;
+  const models::WanVAE& vae_;
+  std::vector<std::pair<std::string, models::NativeSize>> buckets_;
+  std::vector<std::vector<PoolEntry>> pools_;
+  size_t capacity_ = 0;
+};
+
+}  // namespace
+
+// ---- the run folder -----------------------------------------------------------------------------
+
+Trainer::Trainer(fs::path run_dir, TrainConfig config)
+    : run_dir_(std::move(run_dir)), config_(std::move(config)) {}
+
+Trainer Trainer::create_or_resume(const fs::path& run_dir, const TrainConfig& config) {
+  config.validate();
+  const fs::path config_file = run_dir / kConfigFile;
+  if (fs::exists(config_file)) {
+    Trainer existing = resume(run_dir);
+    // Step targets and the checkpoint interval may change between pieces (to train longer);
+    // anything else would change what earlier steps meant.
+    json before = existing.config().to_json(), after = config.to_json();
+    for (const char* key : {"vae_steps", "dit_steps", "checkpoint_every"}) {
+      before.erase(key);
+      after.erase(key);
+    }
+    const std::string diff = first_difference(before, after);
+    if (!diff.empty()) {
+      throw invalid("the run folder was started with another training config (" + diff +
+                        "); resume it with its own config or start a new folder",
+                    run_dir);
+    }
+    write_file_atomic(config_file, config.to_json().dump(2) + "\n");
+    return Trainer(run_dir, config);
+  }
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  if (ec)
+    throw Error(ErrorCategory::Io, "cannot create the run folder: " + ec.message(),
+                run_dir.string());
+  models::train_t5_tokenizer(tokenizer_corpus(config), config.vocab, run_dir / kTokenizerFile);
+  write_file_atomic(config_file, config.to_json().dump(2) + "\n");
+  append_log(run_dir / kLossLog, "stage\tstep\tloss\tgrad_norm\tseconds_per_step\n");
+  return Trainer(run_dir, config);
+}
+
+Trainer Trainer::resume(const fs::path& run_dir) {
+  const fs::path config_file = run_dir / kConfigFile;
+  if (!fs::exists(config_file)) {
+    throw Error(ErrorCategory::NotFound, "not a training run folder (no config.json)",
+                run_dir.string());
+  }
+  json j;
+  try {
+    j = json::parse(read_file(config_file));
+  } catch (const json::exception& e) {
+    throw Error(ErrorCategory::Validation, std::string("config.json is not JSON: ") + e.what(),
+                config_file.string());
+  }
+  TrainConfig config = TrainConfig::from_json(j);
+  config.validate();
+  return Trainer(run_dir, config);
+}
+
+int64_t Trainer::steps_done(TrainStage stage) const {
+  const fs::path file = run_dir_ / (stage == TrainStage::VAE ? kVAECheckpoint : kDiTCheckpoint);
+  if (!fs::exists(file)) return 0;
+  const auto& meta = tensors::Checkpoint::open(file).metadata();
+  const auto it = meta.find("step");
+  return it == meta.end() ? 0 : std::stoll(it->second);
+}
+
+// ---- training -----------------------------------------------------------------------------------
+
+int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
+                       const TrainProgressCallback& progress) {
+  const TrainConfig& c = config_;
+  const at::ScalarType dt = torch_dtype(c.dtype);
+  const bool is_vae = stage == TrainStage::VAE;
+  const fs::path checkpoint = run_dir_ / (is_vae ? kVAECheckpoint : kDiTCheckpoint);
+  const int64_t target = is_vae ? c.vae_steps : c.dit_steps;
+  const auto started = Clock::now();
+  const auto buckets = bucket_list(c);
+
+  // The frozen VAE and the tokenizer for the DiT stage.
+  std::optional<models::WanVAE> vae;
+  std::optional<models::T5Tokenizer> tokenizer;
+  if (!is_vae) {
+    if (steps_done(TrainStage::VAE) < c.vae_steps) {
+      throw invalid("the DiT stage needs the VAE stage finished first (" +
+                        std::to_string(steps_done(TrainStage::VAE)) + " of " +
+                        std::to_string(c.vae_steps) + " steps done)",
+                    run_dir_);
+    }
+    AdamW vae_state(fresh_vae_weights(c), c.vae_optimizer);
+    vae_state.load(run_dir_ / kVAECheckpoint);
+    const fs::path stats_file = run_dir_ / kVAEStatsFile;
+    if (!fs::exists(stats_file)) {
+      if (progress) progress({stage, "stats", 0, target});
+      // Latent statistics of un-normalised means over clips of every bucket.
+      const models::WanVAE raw = inference_vae(c, vae_state.ema(),
+                                               {std::vector<double>(size_t(c.vae.z_dim), 0.0),
+                                                std::vector<double>(size_t(c.vae.z_dim), 1.0)});
+      std::mt19937_64 rng(splitmix64(c.seed ^ 0x73746174ULL));
+      std::vector<at::Tensor> flat;
+      double squared_error = 0, samples = 0;
+      for (int i = 0; i < 48; ++i) {
+        const auto& [name, size] = buckets[size_t(i) % buckets.size()];
+        // Held-out clips: the reconstruction figure should not flatter the VAE.
+        const at::Tensor video = render_video(
+            dataset::sample_clip(rng, i % 2 == 0 ? dataset::Split::Train : dataset::Split::HeldOut),
+            size, c.frame_count, 0, c.frame_count);
+        const at::Tensor z = raw.encode(video);
+        flat.push_back(z.transpose(0, 1).reshape({c.vae.z_dim, -1}));
+        const at::Tensor error = (raw.decode(z).clamp(-1.0, 1.0) - video) * 0.5;  // in [0, 1] units
+        squared_error += error.pow(2).sum().item<double>();
+        samples += double(error.numel());
+      }
+      const double psnr_db = 10.0 * std::log10(1.0 / std::max(1e-12, squared_error / samples));
+      const at::Tensor all = at::cat(flat, 1).to(at::kDouble);
+      const at::Tensor mean = all.mean(1), sd = all.std(1).clamp_min(1e-3);
+      json stats = {{"latent_mean", std::vector<double>(mean.data_ptr<double>(),
+                                                        mean.data_ptr<double>() + mean.numel())},
+                    {"latent_std", std::vector<double>(sd.data_ptr<double>(),
+                                                       sd.data_ptr<double>() + sd.numel())},
+                    {"reconstruction_psnr_db", psnr_db}};
+      write_file_atomic(stats_file, stats.dump(2) + "\n");
+    }
+    vae.emplace(inference_vae(c, vae_state.ema(), read_stats(stats_file)));
+    models::TokenizerOptions token_options;
+    token_options.text_len = c.dit.text_len;
+    tokenizer.emplace(models::T5Tokenizer::load(run_dir_ / kTokenizerFile, token_options));
+  }
+
+  AdamW optimizer(is_vae ? fresh_vae_weights(c) : fresh_dit_and_text_weights(c),
+                  is_vae ? c.vae_optimizer : c.dit_optimizer);
+  if (fs::exists(checkpoint)) optimizer.load(checkpoint);
+  const NamedWeights dit_w = with_prefix(optimizer.weights(), kDiTPrefix);
+  const NamedWeights text_w = with_prefix(optimizer.weights(), kTextPrefix);
+
+  std::optional<ClipPool> pool;
+  if (!is_vae) {
+    pool.emplace(c, *vae);
+    std::mt19937_64 rng = step_rng(c.seed, stage, optimizer.step_count(), 1);
+    for (size_t b = 0; b < pool->buckets(); ++b) {
+      for (size_t done = 0; done < pool->capacity(); done += 8) {
+        if (limits.cancel) limits.cancel->throw_if_cancelled("training");
+        pool->add(b, int(std::min<size_t>(8, pool->capacity() - done)), rng);
+        if (progress) {
+          progress({stage, "pool",
+                    int64_t(b * pool->capacity() + std::min(done + 8, pool->capacity())),
+                    int64_t(pool->buckets() * pool->capacity())});
+        }
+      }
+    }
+  }
+
+  StageMeter meter(stage, target);
+  std::ostringstream log;
+  int64_t done_now = 0;
+  const auto save = [&] {
+    optimizer.save(checkpoint, {{"stage", to_string(stage)}, {"config", c.to_json().dump()}});
+    append_log(run_dir_ / kLossLog, log.str());
+    log.str("");
+  };
+
+  while (optimizer.step_count() < target) {
+    if (limits.max_steps >= 0 && done_now >= limits.max_steps) break;
+    if (limits.max_seconds >= 0 && seconds_since(started) >= limits.max_seconds) break;
+    if (limits.cancel && limits.cancel->cancelled()) {
+      save();
+      limits.cancel->throw_if_cancelled("training");
+    }
+    const auto step_start = Clock::now();
+    const int64_t step = optimizer.step_count();
+    std::mt19937_64 rng = step_rng(c.seed, stage, step);
+    const size_t b = size_t(step) % buckets.size();
+    const models::NativeSize size = buckets[b].second;
+    at::manual_seed(int64_t(splitmix64(c.seed + uint64_t(step)) >> 1));
+
+    at::Tensor loss;
+    if (is_vae) {
+      const bool whole = c.vae_long_from_step >= 0 && step >= c.vae_long_from_step;
+      const int frames = whole ? c.frame_count : c.vae_frames;
+      std::vector<at::Tensor> clips;
+      for (int i = 0; i < (whole ? c.vae_long_batch : c.vae_batch); ++i) {
+        const int first = std::uniform_int_distribution<int>(0, c.frame_count - frames)(rng);
+        clips.push_back(render_video(dataset::sample_clip(rng, dataset::Split::Train), size,
+                                     c.frame_count, first, frames));
+      }
+      const at::Tensor video = at::cat(clips, 0);
+      const at::Tensor mu = vae_encode_moments(optimizer.weights(), c.vae, video, dt).first;
+      const at::Tensor recon = vae_decode(optimizer.weights(), c.vae, mu, dt);
+      const at::Tensor contrast =
+          (video - at::avg_pool3d(video, {1, 7, 7}, {1, 1, 1}, {0, 3, 3}, false, false))
+              .abs()
+              .mean(1, /*keepdim=*/true);
+      const at::Tensor weight = (contrast * c.vae_edge_weight + 1.0).detach();
+      const at::Tensor error = recon - video;
+      loss = (error.abs() * weight).mean() + (error.pow(2) * weight).mean() +
+             mu.pow(2).mean() * c.vae_latent_penalty;
+    } else {
+      const auto& entries = pool->entries(b);
+      std::vector<at::Tensor> latents;
+      std::vector<std::string> captions;
+      std::uniform_real_distribution<double> unit(0.0, 1.0);
+      for (int i = 0; i < c.dit_batch; ++i) {
+        const PoolEntry& e =
+            entries[std::uniform_int_distribution<size_t>(0, entries.size() - 1)(rng)];
+        latents.push_back(e.latent.to(at::kFloat));
+        captions.push_back(unit(rng) < c.text_dropout ? std::string()
+                                                      : dataset::caption(e.spec, rng));
+      }
+      const at::Tensor x0 = at::stack(latents);  // [B, z, F, h, w]
+      const int64_t batch = x0.size(0), frames = x0.size(2);
+      const int64_t per_frame =
+          (x0.size(3) / c.dit.patch_size[1]) * (x0.size(4) / c.dit.patch_size[2]);
+      // Per sample: the noise level and which latent frames are given clean.
+      std::vector<float> sigmas;
+      at::Tensor known = at::zeros({batch, frames});  // 1 = conditioning frame
+      for (int64_t i = 0; i < batch; ++i) {
+        const double u = unit(rng);
+        sigmas.push_back(float(c.shift * u / (1.0 + (c.shift - 1.0) * u)));
+        const double r = unit(rng);
+        if (r < c.first_frame_prob) {
+          known[i][0].fill_(1);
+        } else if (r < c.first_frame_prob + c.first_two_prob) {
+          known[i].narrow(0, 0, std::min<int64_t>(2, frames - 1)).fill_(1);
+        } else if (r < c.first_frame_prob + c.first_two_prob + c.last_frame_prob) {
+          known[i][frames - 1].fill_(1);
+        }
+      }
+      const at::Tensor sigma = at::tensor(sigmas).view({batch, 1, 1, 1, 1});
+      const at::Tensor noise = at::randn_like(x0);
+      const at::Tensor keep = known.view({batch, 1, frames, 1, 1});
+      const at::Tensor xt = ((1.0 - sigma) * x0 + sigma * noise) * (1.0 - keep) + x0 * keep;
+      // Per-token timesteps: sigma x 1000 on generated tokens, 0 on known ones (Wan 2.2 TI2V).
+      const at::Tensor t = (sigma.view({batch, 1}) * 1000.0 * (1.0 - known))
+                               .repeat_interleave(per_frame, 1);  // [B, F * tokens per frame]
+
+      const models::TokenBatch tokens = tokenizer->encode(captions);
+      const at::Tensor text = umt5_forward(text_w, c.text, tokens.ids, tokens.mask, dt) *
+                              tokens.mask.unsqueeze(-1).to(at::kFloat);
+      const at::Tensor v = dit_forward(dit_w, c.dit, xt, t, text, dt);
+      const at::Tensor target_v = noise - x0;
+      const at::Tensor weight = (1.0 - keep).expand_as(x0);
+      loss = ((v - target_v).pow(2) * weight).sum() / weight.sum().clamp_min(1.0);
+    }
+    loss.backward();
+    const double grad_norm = optimizer.step();
+    if (!is_vae) {
+      std::mt19937_64 refresh = step_rng(c.seed, stage, step, 2);
+      pool->add(b, c.pool_refresh, refresh);
+    }
+    ++done_now;
+    const double loss_value = loss.item<double>();
+    const TrainProgress p =
+        meter.record(optimizer.step_count(), loss_value, grad_norm, seconds_since(step_start));
+    log << to_string(stage) << '\t' << optimizer.step_count() << '\t' << loss_value << '\t'
+        << grad_norm << '\t' << seconds_since(step_start) << '\n';
+    if (progress) progress(p);
+    if (optimizer.step_count() % c.checkpoint_every == 0) save();
+  }
+  save();
+  return done_now;
+}
+
+// ---- export -------------------------------------------------------------------------------------
+
+models::ModelManifest Trainer::export_model(const fs::path& dir,
+                                            const models::ModelManifest& identity) const {
+  const TrainConfig& c = config_;
+  for (TrainStage stage : {TrainStage::VAE, TrainStage::DiT}) {
+    if (steps_done(stage) == 0) {
+      throw invalid(std::string("nothing to export: the ") + to_string(stage) +
+                        " stage has no checkpoint yet",
+                    run_dir_);
+    }
+  }
+  AdamW vae_state(fresh_vae_weights(c), c.vae_optimizer);
+  vae_state.load(run_dir_ / kVAECheckpoint);
+  AdamW dit_state(fresh_dit_and_text_weights(c), c.dit_optimizer);
+  dit_state.load(run_dir_ / kDiTCheckpoint);
+  const VAEStats stats = read_stats(run_dir_ / kVAEStatsFile);
+
+  models::WanDiTLoadOptions dit_options;
+  dit_options.device = Device::CPU;
+  dit_options.dtype = ComputeDType::Float32;
+  dit_options.hints.num_heads = c.dit.num_heads;
+  dit_options.hints.model_type = c.dit.model_type;
+  dit_options.hints.text_len = c.dit.text_len;
+  models::UMT5LoadOptions text_options;
+  models::WanVAELoadOptions vae_options;
+  vae_options.device = Device::CPU;
+  vae_options.dtype = ComputeDType::Float32;
+  vae_options.latent_mean = stats.mean;
+  vae_options.latent_std = stats.std;
+
+  const models::ModelComponents components{
+      models::WanDiT::load(as_checkpoint(with_prefix(dit_state.ema(), kDiTPrefix), "trained DiT"),
+                           dit_options),
+      models::UMT5Encoder::load(
+          as_checkpoint(with_prefix(dit_state.ema(), kTextPrefix), "trained text encoder"),
+          text_options),
+      models::WanVAE::load(as_checkpoint(vae_state.ema(), "trained VAE"), vae_options),
+      run_dir_ / kTokenizerFile};
+
+  // Live-preview factors of this latent space, fitted on decoded clips of every bucket.
+  models::ModelManifest m = identity;
+  {
+    at::NoGradGuard no_grad;
+    std::mt19937_64 rng(splitmix64(c.seed ^ 0x70726576ULL));
+    std::vector<at::Tensor> latents, frames;
+    const auto buckets = bucket_list(c);
+    const models::NativeSize square = buckets.front().second;
+    for (int i = 0; i < 12; ++i) {
+      const at::Tensor z =
+          components.vae.encode(render_video(dataset::sample_clip(rng, dataset::Split::Train),
+                                             square, c.frame_count, 0, c.frame_count));
+      latents.push_back(z);
+      frames.push_back(components.vae.decode(z));
+    }
+    const models::LatentPreview preview =
+        models::LatentPreview::fit(at::cat(latents, 0), at::cat(frames, 0));
+    const at::Tensor w = preview.weight().to(at::kDouble), b = preview.bias().to(at::kDouble);
+    m.vae.preview_weight.assign(3, std::vector<double>(size_t(c.vae.z_dim)));
+    for (int64_t r = 0; r < 3; ++r) {
+      for (int64_t i = 0; i < c.vae.z_dim; ++i) {
+        m.vae.preview_weight[size_t(r)][size_t(i)] = w[r][i].item<double>();
+      }
+    }
+    m.vae.preview_bias = {b[0].item<double>(), b[1].item<double>(), b[2].item<double>()};
+  }
+  m.tasks = {models::Task::TextToVideo, models::Task::ImageToVideo, models::Task::VideoToVideo};
+  m.text_encoder.text_len = int(c.dit.text_len);
+  m.fps = c.fps;
+  m.frame_count = c.frame_count;
+  m.native_sizes = c.buckets;
+  m.vae.latent_mean = stats.mean;
+  m.vae.latent_std = stats.std;
+  m.defaults.shift = c.shift;
+  m.defaults.negative_prompt.clear();
+  models::SaveModelOptions save_options;
+  save_options.weight_dtype = models::WeightDType::BFloat16;
+  return models::save_model(dir, m, components, save_options);
+}
+
+}  // namespace reelforge::training

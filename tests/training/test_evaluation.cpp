@@ -1,0 +1,238 @@
+// The held-out evaluation: the scoring of a reading against real renders of the world, the whole
+// evaluation on a tiny random TI2V model through the real runtime, and `reelforge eval`.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "reelforge/core/atomic_file.hpp"
+#include "reelforge/core/compute.hpp"
+#include "reelforge/core/error.hpp"
+#include "reelforge/dataset/score.hpp"
+#include "reelforge/dataset/world.hpp"
+#include "reelforge/models/model_writer.hpp"
+#include "reelforge/pipeline/model_runtime.hpp"
+#include "reelforge/training/evaluation.hpp"
+#include "support/testing.hpp"
+
+namespace reelforge::training {
+namespace {
+namespace fs = std::filesystem;
+using reelforge::testing::run_cli;
+using reelforge::testing::TempDir;
+
+// The tiny TI2V model, written on first use (the training module's other tests do not need it)
+// and removed at exit.
+struct TinyTI2V {
+  TinyTI2V() {
+    models::RandomModelSpec spec = models::RandomModelSpec::tiny(models::WanModelType::TI2V);
+    spec.name = "tiny-eval-ti2v";
+    manifest = models::write_random_model(folder(), spec);
+  }
+  fs::path folder() const { return dir.path() / "tiny-ti2v"; }
+  fs::path scratch() const { return dir.path(); }
+
+  TempDir dir;
+  models::ModelManifest manifest;
+};
+
+const TinyTI2V& tiny_model() {
+  static const TinyTI2V model;
+  return model;
+}
+
+std::vector<dataset::ClipSpec> held_out_single_object_specs(int count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<dataset::ClipSpec> specs;
+  while (static_cast<int>(specs.size()) < count) {
+    dataset::ClipSpec spec = dataset::sample_clip(rng, dataset::Split::HeldOut);
+    if (spec.objects.size() == 1) specs.push_back(spec);
+  }
+  return specs;
+}
+
+TEST(Evaluation, ScoresRealRendersAllCorrect) {
+  for (const dataset::ClipSpec& spec : held_out_single_object_specs(12, 5)) {
+    const dataset::ClipReading r = dataset::read_clip(dataset::render_clip(spec, {64, 64}, 17));
+    const AttributeCheck check = score_reading(spec, r);
+    EXPECT_TRUE(check.all_correct()) << dataset::canonical_caption(spec);
+    // The image-to-video check reads frame 0 alone (twice, as read_clip needs two frames).
+    const cv::Mat first = dataset::render_clip(spec, {64, 64}, 17).front();
+    const dataset::ClipReading f = dataset::read_clip({first, first});
+    EXPECT_TRUE(f.found && f.color == spec.objects[0].color && f.shape == spec.objects[0].shape)
+        << dataset::canonical_caption(spec);
+  }
+}
+
+TEST(Evaluation, AMismatchedAttributeIsTheOnlyOneWrong) {
+  const dataset::ClipSpec spec = held_out_single_object_specs(1, 9).front();
+  const dataset::ClipReading r = dataset::read_clip(dataset::render_clip(spec, {64, 64}, 17));
+  ASSERT_TRUE(score_reading(spec, r).all_correct()) << dataset::canonical_caption(spec);
+
+  auto expect_only = [&](const dataset::ClipSpec& wrong, Attribute attribute) {
+    const AttributeCheck check = score_reading(wrong, r);
+    for (Attribute a : all_attributes()) {
+      EXPECT_EQ(check[a], a != attribute) << to_string(attribute) << " changed, " << to_string(a);
+    }
+  };
+  dataset::ClipSpec wrong = spec;
+  wrong.background = spec.background == dataset::Background::Night ? dataset::Background::Gray
+                                                                   : dataset::Background::Night;
+  expect_only(wrong, Attribute::Background);
+  wrong = spec;
+  wrong.objects[0].color = spec.objects[0].color == dataset::ObjectColor::Red
+                               ? dataset::ObjectColor::White
+                               : dataset::ObjectColor::Red;
+  expect_only(wrong, Attribute::Color);
+  wrong = spec;
+  wrong.objects[0].shape =
+      spec.objects[0].shape == dataset::Shape::Ring ? dataset::Shape::Square : dataset::Shape::Ring;
+  expect_only(wrong, Attribute::Shape);
+  wrong = spec;
+  wrong.objects[0].size =
+      spec.objects[0].size == dataset::Size::Big ? dataset::Size::Small : dataset::Size::Big;
+  expect_only(wrong, Attribute::Size);
+  wrong = spec;
+  wrong.objects[0].motion = spec.objects[0].motion == dataset::Motion::Grow
+                                ? dataset::Motion::Shrink
+                                : dataset::Motion::Grow;
+  expect_only(wrong, Attribute::Motion);
+
+  dataset::ClipReading flicker = r;
+  flicker.stability = kStableFraction - 0.05;
+  const AttributeCheck unstable = score_reading(spec, flicker);
+  for (Attribute a : all_attributes()) EXPECT_EQ(unstable[a], a != Attribute::Stability);
+
+  dataset::ClipReading nothing = r;
+  nothing.found = false;
+  const AttributeCheck none = score_reading(spec, nothing);
+  for (Attribute a : all_attributes()) EXPECT_FALSE(none[a]) << to_string(a);
+  EXPECT_THROW(score_reading(dataset::ClipSpec{}, r), Error);
+}
+
+TEST(Evaluation, EndToEndOnATinyTI2VModel) {
+  pipeline::RuntimeOptions runtime_options;
+  runtime_options.device = Device::CPU;
+  runtime_options.dtype = ComputeDType::Float32;
+  const auto runtime = pipeline::ModelRuntime::load(tiny_model().manifest, runtime_options);
+  ASSERT_TRUE(runtime->conditions_on_images());
+
+  EvalOptions options;
+  options.clips = 3;
+  options.i2v_clips = 2;
+  options.steps = 2;
+  int64_t last_step = -1;
+  int64_t total = 0;
+  int saved = 0;
+  const EvalReport report = evaluate_model(
+      *runtime, options,
+      [&](const Progress& p) {
+        EXPECT_EQ(p.stage, "eval");
+        EXPECT_GE(p.step, last_step);
+        last_step = p.step;
+        total = p.total;
+      },
+      nullptr,
+      [&](const EvalClip& clip, const std::vector<cv::Mat>& frames) {
+        EXPECT_EQ(static_cast<int>(frames.size()), tiny_model().manifest.frame_count);
+        EXPECT_EQ(frames.front().cols, clip.width_px);
+        EXPECT_EQ(frames.front().rows, clip.height_px);
+        ++saved;
+      });
+  EXPECT_EQ(total, 5 * 2);
+  EXPECT_EQ(last_step, total);
+  EXPECT_EQ(saved, 5);
+  EXPECT_EQ(report.steps, 2);
+  EXPECT_EQ(report.guidance, tiny_model().manifest.defaults.guidance);
+
+  ASSERT_EQ(report.clips.size(), 5U);
+  std::set<std::string> buckets;
+  for (size_t i = 0; i < report.clips.size(); ++i) {
+    const EvalClip& c = report.clips[i];
+    EXPECT_EQ(c.mode, i < 3 ? EvalMode::TextToVideo : EvalMode::ImageToVideo);
+    ASSERT_EQ(c.expected.objects.size(), 1U);
+    EXPECT_TRUE(dataset::is_held_out(c.expected.objects.front()));
+    EXPECT_EQ(c.prompt, dataset::canonical_caption(c.expected));
+    EXPECT_EQ(c.first_frame.has_value(), c.mode == EvalMode::ImageToVideo);
+    const AttributeCheck again = score_reading(c.expected, c.read);
+    EXPECT_EQ(again.correct, c.check.correct);
+    buckets.insert(c.bucket);
+  }
+  EXPECT_EQ(buckets.size(), std::min<size_t>(3, tiny_model().manifest.native_sizes.size()));
+  for (Attribute a : all_attributes()) {
+    const Tally& t = report.attribute(a);
+    EXPECT_EQ(t.total, 3) << to_string(a);
+    int correct = 0;
+    for (int i = 0; i < 3; ++i) correct += report.clips[i].check[a] ? 1 : 0;
+    EXPECT_EQ(t.correct, correct) << to_string(a);
+    EXPECT_LE(report.all_correct.correct, t.correct);
+  }
+  EXPECT_EQ(report.all_correct.total, 3);
+  EXPECT_EQ(report.keyframe_kept.total, 2);
+  EXPECT_EQ(report.moves_as_prompted.total, 2);
+
+  const nlohmann::json j = nlohmann::json::parse(to_json(report).dump());
+  EXPECT_EQ(j.at("model"), tiny_model().manifest.name);
+  EXPECT_EQ(j.at("steps"), 2);
+  for (Attribute a : all_attributes()) {
+    const nlohmann::json& t = j.at("attributes").at(to_string(a));
+    EXPECT_EQ(t.at("correct"), report.attribute(a).correct);
+    EXPECT_EQ(t.at("total"), report.attribute(a).total);
+    EXPECT_DOUBLE_EQ(t.at("rate").get<double>(), report.attribute(a).rate());
+  }
+  EXPECT_EQ(j.at("all_correct").at("correct"), report.all_correct.correct);
+  EXPECT_EQ(j.at("i2v").at("keyframe_kept").at("correct"), report.keyframe_kept.correct);
+  EXPECT_EQ(j.at("i2v").at("moves_as_prompted").at("total"), 2);
+  ASSERT_EQ(j.at("clips").size(), 5U);
+  EXPECT_EQ(j.at("clips")[0].at("prompt"), report.clips[0].prompt);
+  EXPECT_EQ(j.at("clips")[4].at("mode"), "i2v");
+
+  const std::string table = format_report(report);
+  for (Attribute a : all_attributes()) {
+    EXPECT_NE(table.find(to_string(a)), std::string::npos) << table;
+  }
+  EXPECT_NE(table.find("all correct"), std::string::npos) << table;
+  EXPECT_NE(table.find("keyframe kept"), std::string::npos) << table;
+
+  // The same seed gives the same prompts and noise, so the same readings.
+  options.clips = 1;
+  options.i2v_clips = 0;
+  const EvalReport again = evaluate_model(*runtime, options);
+  ASSERT_EQ(again.clips.size(), 1U);
+  EXPECT_EQ(again.clips[0].prompt, report.clips[0].prompt);
+  EXPECT_EQ(again.clips[0].seed, report.clips[0].seed);
+  EXPECT_EQ(again.clips[0].check.correct, report.clips[0].check.correct);
+
+  CancellationToken cancel;
+  cancel.cancel();
+  EXPECT_THROW(evaluate_model(*runtime, options, {}, &cancel), Error);
+}
+
+TEST(Evaluation, CliWritesTheJsonReport) {
+  const fs::path out = tiny_model().scratch() / "out.json";
+  const fs::path clips = tiny_model().scratch() / "clips";
+  const auto r =
+      run_cli({"eval", tiny_model().folder().string(), "--clips", "2", "--i2v-clips", "1",
+               "--steps", "2", "--json", out.string(), "--save-clips", clips.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("all correct"), std::string::npos) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(read_file(out));
+  EXPECT_EQ(j.at("all_correct").at("total"), 2);
+  EXPECT_EQ(j.at("i2v").at("keyframe_kept").at("total"), 1);
+  EXPECT_EQ(j.at("clips").size(), 3U);
+  int mp4 = 0;
+  for (const auto& entry : fs::directory_iterator(clips)) {
+    mp4 += entry.path().extension() == ".mp4" ? 1 : 0;
+  }
+  EXPECT_EQ(mp4, 3);
+}
+
+}  // namespace
+}  // namespace reelforge::training

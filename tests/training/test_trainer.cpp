@@ -1,0 +1,234 @@
+// The trainer on its toy recipe: a run folder is created, trained, resumed, refused with another
+// recipe, and exported to a model folder that the normal pipeline loads and generates with.
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "reelforge/core/atomic_file.hpp"
+#include "reelforge/core/error.hpp"
+#include "reelforge/models/manifest.hpp"
+#include "reelforge/pipeline/generator.hpp"
+#include "reelforge/pipeline/model_runtime.hpp"
+#include "reelforge/tensors/checkpoint.hpp"
+#include "reelforge/training/optimizer.hpp"
+#include "reelforge/training/trainer.hpp"
+#include "support/testing.hpp"
+
+namespace reelforge::training {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+models::ModelManifest identity() {
+  models::ModelManifest m;
+  m.name = "smoke";
+  m.display_name = "smoke test model";
+  m.variant = "builtin";
+  m.license = "Apache-2.0";
+  m.defaults.steps = 3;
+  m.defaults.guidance = 3.0;
+  return m;
+}
+
+std::string file_bytes(const fs::path& path) {
+  return read_file(path);
+}
+
+TEST(Trainer, StagesResumeAndExportAModelThePipelineRuns) {
+  TempDir dir;
+  const fs::path run = dir / "run";
+  const TrainConfig config = TrainConfig::smoke();
+  {
+    Trainer trainer = Trainer::create_or_resume(run, config);
+    EXPECT_TRUE(fs::exists(run / "spiece.model"));
+    EXPECT_THROW(trainer.train(TrainStage::DiT), Error);  // needs the VAE first
+    TrainLimits limits;
+    limits.max_steps = 2;
+    EXPECT_EQ(trainer.train(TrainStage::VAE, limits), 2);
+    EXPECT_EQ(trainer.steps_done(TrainStage::VAE), 2);
+  }
+  // A second piece continues from the checkpoint to the target.
+  Trainer trainer = Trainer::resume(run);
+  std::vector<TrainProgress> seen;
+  EXPECT_EQ(trainer.train(TrainStage::VAE, {}, [&](const TrainProgress& p) { seen.push_back(p); }),
+            config.vae_steps - 2);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().step, config.vae_steps);
+  EXPECT_EQ(seen.back().total, config.vae_steps);
+  EXPECT_TRUE(std::isfinite(seen.back().loss));
+
+  EXPECT_EQ(trainer.train(TrainStage::DiT), config.dit_steps);
+  EXPECT_TRUE(fs::exists(run / "vae_stats.json"));
+  // The loss log has one line per step of both stages, after its header.
+  const std::string log = file_bytes(run / "loss.tsv");
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1 + config.vae_steps + config.dit_steps);
+
+  const models::ModelManifest written = trainer.export_model(dir / "model", identity());
+  const models::ModelManifest m = models::ModelManifest::load(dir / "model");
+  EXPECT_EQ(m.dit.model_type, "ti2v");
+  EXPECT_TRUE(m.supports(models::Task::ImageToVideo));
+  EXPECT_EQ(m.frame_count, config.frame_count);
+  EXPECT_EQ(m.native_sizes.size(), config.buckets.size());
+  EXPECT_EQ(m.vae.preview_weight.size(), 3U);
+  EXPECT_EQ(m.defaults.shift, config.shift);
+
+  // The exported folder is an ordinary model: load it and sample one image-conditioned window.
+  pipeline::RuntimeOptions options;
+  options.device = Device::CPU;
+  options.dtype = ComputeDType::Float32;
+  auto runtime = pipeline::ModelRuntime::load(m, options);
+  EXPECT_TRUE(runtime->conditions_on_images());
+  const auto size = m.native_sizes.at("square");
+  pipeline::WindowRequest request;
+  request.context =
+      runtime->encode_text({"a small red circle moving left on a gray background"})[0];
+  request.negative_context = runtime->encode_text({""})[0];
+  request.frame_count = m.frame_count;
+  request.size = {size.width_px, size.height_px};
+  request.sampling.steps = 2;
+  request.sampling.guidance = 3.0;
+  request.sampling.shift = m.defaults.shift;
+  request.seed = 4;
+  const at::Tensor latent = pipeline::sample_window(*runtime, request);
+  const std::vector<cv::Mat> frames = pipeline::decode_latent(*runtime, latent);
+  ASSERT_EQ(int(frames.size()), m.frame_count);
+  EXPECT_EQ(frames[0].cols, size.width_px);
+}
+
+TEST(Trainer, TheSameSeedTrainsTheSameWeights) {
+  TempDir dir;
+  TrainConfig config = TrainConfig::smoke();
+  config.vae_steps = 2;
+  config.dit_steps = 2;
+  for (const char* name : {"a", "b"}) {
+    Trainer trainer = Trainer::create_or_resume(dir / name, config);
+    trainer.train(TrainStage::VAE);
+    trainer.train(TrainStage::DiT);
+  }
+  for (const char* file : {"vae_state.safetensors", "dit_state.safetensors", "spiece.model"}) {
+    EXPECT_EQ(file_bytes(dir / "a" / file), file_bytes(dir / "b" / file)) << file;
+  }
+}
+
+// Stopping and resuming the VAE stage gives the weights of an uninterrupted run, bit for bit.
+TEST(Trainer, AResumedStageEqualsAnUninterruptedOne) {
+  TempDir dir;
+  TrainConfig config = TrainConfig::smoke();
+  config.vae_steps = 3;
+  Trainer whole = Trainer::create_or_resume(dir / "whole", config);
+  whole.train(TrainStage::VAE);
+  Trainer pieces = Trainer::create_or_resume(dir / "pieces", config);
+  TrainLimits one;
+  one.max_steps = 1;
+  pieces.train(TrainStage::VAE, one);
+  Trainer::resume(dir / "pieces").train(TrainStage::VAE);
+  const auto a = tensors::Checkpoint::open(dir / "whole" / "vae_state.safetensors");
+  const auto b = tensors::Checkpoint::open(dir / "pieces" / "vae_state.safetensors");
+  ASSERT_EQ(a.names(), b.names());
+  for (const std::string& name : a.names()) {
+    EXPECT_TRUE(at::equal(a.load(name), b.load(name))) << name;
+  }
+}
+
+TEST(Trainer, RefusesToResumeWithAnotherRecipe) {
+  TempDir dir;
+  TrainConfig config = TrainConfig::smoke();
+  Trainer::create_or_resume(dir / "run", config);
+  TrainConfig other = config;
+  other.dit.dim = 48;
+  try {
+    Trainer::create_or_resume(dir / "run", other);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dit.dim"), std::string::npos) << e.what();
+  }
+  // Longer targets are allowed: that is how training continues in pieces.
+  TrainConfig longer = config;
+  longer.dit_steps = 100;
+  EXPECT_EQ(Trainer::create_or_resume(dir / "run", longer).config().dit_steps, 100);
+  EXPECT_THROW(Trainer::resume(dir / "missing"), Error);
+}
+
+TEST(TrainConfig, JsonRoundTripsAndValidates) {
+  const TrainConfig c = TrainConfig::builtin();
+  EXPECT_EQ(TrainConfig::from_json(c.to_json()).to_json(), c.to_json());
+  c.validate();
+  TrainConfig bad = c;
+  bad.buckets["wide"] = {100, 64};
+  EXPECT_THROW(bad.validate(), Error);
+  bad = c;
+  bad.frame_count = 16;
+  EXPECT_THROW(bad.validate(), Error);
+  nlohmann::json j = c.to_json();
+  j.erase("shift");
+  EXPECT_THROW(TrainConfig::from_json(j), Error);
+}
+
+// AdamW minimises a quadratic, skips non-finite gradients and restores its whole state.
+TEST(AdamW, ConvergesSkipsNonFiniteAndRoundTrips) {
+  NamedWeights w;
+  w["x"] = at::full({4}, 3.0);
+  w["x"].set_requires_grad(true);
+  AdamWSettings s;
+  s.learning_rate = 0.1;
+  s.warmup_steps = 0;
+  s.weight_decay = 0;
+  AdamW opt(w, s);
+  for (int i = 0; i < 300; ++i) {
+    opt.weights().at("x").pow(2).sum().backward();
+    opt.step();
+  }
+  EXPECT_LT(opt.weights().at("x").abs().max().item<double>(), 0.05);
+  const int64_t steps = opt.step_count();
+  (opt.weights().at("x") * std::numeric_limits<double>::infinity()).sum().backward();
+  EXPECT_FALSE(std::isfinite(opt.step()));
+  EXPECT_EQ(opt.step_count(), steps);
+
+  TempDir dir;
+  opt.save(dir / "state.safetensors", {{"note", "x"}});
+  NamedWeights fresh;
+  fresh["x"] = at::zeros({4});
+  fresh["x"].set_requires_grad(true);
+  AdamW restored(fresh, s);
+  EXPECT_EQ(restored.load(dir / "state.safetensors").at("note"), "x");
+  EXPECT_EQ(restored.step_count(), steps);
+  EXPECT_TRUE(at::equal(restored.weights().at("x"), opt.weights().at("x")));
+  EXPECT_TRUE(at::equal(restored.ema().at("x"), opt.ema().at("x")));
+  NamedWeights wrong;
+  wrong["x"] = at::zeros({5});
+  wrong["x"].set_requires_grad(true);
+  AdamW mismatched(wrong, s);
+  EXPECT_THROW(mismatched.load(dir / "state.safetensors"), Error);
+}
+
+}  // namespace
+}  // namespace reelforge::training
+
+namespace reelforge::training {
+namespace {
+
+// The command line end to end: train the toy recipe in two pieces, export, generate with it.
+TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
+  testing::TempDir dir;
+  const std::string run = (dir / "run").string(), model = (dir / "model").string();
+  auto r = testing::run_cli({"train", "--run", run, "--recipe", "smoke", "--steps", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("vae: 2 steps now, 2 of"), std::string::npos) << r.out;
+  r = testing::run_cli({"train", "--run", run, "--export", model});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("exported the model"), std::string::npos) << r.out;
+  r = testing::run_cli({"train", "--run", run, "--seed", "99"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("seed"), std::string::npos) << r.err;
+  const std::string clip = (dir / "clip.mp4").string();
+  r = testing::run_cli({"generate", "a red square", "--model", model, "-o", clip, "--duration", "1",
+                        "--draft", "--resolution", "480p"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(clip));
+}
+
+}  // namespace
+}  // namespace reelforge::training
