@@ -34,6 +34,7 @@
 #include <unordered_map>
 
 #include "reelforge/core/error.hpp"
+#include "reelforge/core/utf8.hpp"
 #include "reelforge/models/tokenizer.hpp"
 
 namespace reelforge::models {
@@ -92,28 +93,6 @@ Text decode_utf8(std::string_view s, const char* what) {
   return out;
 }
 
-std::string encode_utf8(const Text& t) {
-  std::string out;
-  out.reserve(t.size());
-  for (char32_t c : t) {
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else if (c < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    }
-  }
-  return out;
-}
 
 // ---- character classes ------------------------------------------------------------------------
 

@@ -601,32 +601,36 @@ at::Tensor UMT5Encoder::position_bias(int64_t layer, int64_t length) const {
       .contiguous();
 }
 
-at::Tensor UMT5Encoder::forward(const at::Tensor& ids_in, const at::Tensor& mask_in,
-                                const CancellationToken& cancel, UMT5Trace* trace) const {
-  // Inputs come from a tokenizer or a caller: validate them here rather than letting ATen fail.
-  if (!ids_in.defined() || ids_in.dim() != 2) {
+void check_umt5_inputs(const at::Tensor& ids, const at::Tensor& mask) {
+  if (!ids.defined() || ids.dim() != 2) {
     throw Error(ErrorCategory::InvalidArgument,
                 "umT5 ids must be a [batch, length] tensor; got " +
-                    (ids_in.defined() ? c10::str(ids_in.sizes()) : std::string("none")));
+                    (ids.defined() ? c10::str(ids.sizes()) : std::string("none")));
   }
-  if (!mask_in.defined() || mask_in.sizes() != ids_in.sizes()) {
+  if (!mask.defined() || mask.sizes() != ids.sizes()) {
     throw Error(ErrorCategory::InvalidArgument,
-                "umT5 mask must have the shape of ids " + c10::str(ids_in.sizes()) + "; got " +
-                    (mask_in.defined() ? c10::str(mask_in.sizes()) : std::string("none")));
+                "umT5 mask must have the shape of ids " + c10::str(ids.sizes()) + "; got " +
+                    (mask.defined() ? c10::str(mask.sizes()) : std::string("none")));
   }
-  if (at::isFloatingType(ids_in.scalar_type()) || ids_in.scalar_type() == at::kBool) {
-    throw Error(ErrorCategory::InvalidArgument,
-                std::string("umT5 ids must be an integer tensor; got ") +
-                    c10::toString(ids_in.scalar_type()));
+  if (at::isFloatingType(ids.scalar_type()) || ids.scalar_type() == at::kBool) {
+    throw Error(
+        ErrorCategory::InvalidArgument,
+        std::string("umT5 ids must be an integer tensor; got ") + c10::toString(ids.scalar_type()));
   }
-  const int64_t batch = ids_in.size(0);
-  const int64_t length = ids_in.size(1);
-  if (batch == 0 || length == 0) {
+  if (ids.size(0) == 0 || ids.size(1) == 0) {
     throw Error(ErrorCategory::InvalidArgument,
-                "umT5 ids " + c10::str(ids_in.sizes()) +
+                "umT5 ids " + c10::str(ids.sizes()) +
                     " are empty; need at least one prompt of at least one token (the "
                     "tokenizer always adds </s>)");
   }
+}
+
+at::Tensor UMT5Encoder::forward(const at::Tensor& ids_in, const at::Tensor& mask_in,
+                                const CancellationToken& cancel, UMT5Trace* trace) const {
+  // Inputs come from a tokenizer or a caller: validate them here rather than letting ATen fail.
+  check_umt5_inputs(ids_in, mask_in);
+  const int64_t batch = ids_in.size(0);
+  const int64_t length = ids_in.size(1);
   at::NoGradGuard no_grad;
   const at::Tensor ids = ids_in.to(device_, at::kLong).contiguous();
   const at::Tensor mask = mask_in.to(device_);

@@ -50,28 +50,9 @@ at::Tensor umt5_forward(const NamedWeights& w, const models::UMT5Config& config,
                 std::string("umT5 training compute dtype must be Float or BFloat16; got ") +
                     c10::toString(compute_dtype));
   }
-  if (!ids_in.defined() || ids_in.dim() != 2) {
-    throw Error(ErrorCategory::InvalidArgument,
-                "umT5 ids must be a [batch, length] tensor; got " +
-                    (ids_in.defined() ? c10::str(ids_in.sizes()) : std::string("none")));
-  }
-  if (!mask_in.defined() || mask_in.sizes() != ids_in.sizes()) {
-    throw Error(ErrorCategory::InvalidArgument,
-                "umT5 mask must have the shape of ids " + c10::str(ids_in.sizes()) + "; got " +
-                    (mask_in.defined() ? c10::str(mask_in.sizes()) : std::string("none")));
-  }
-  if (at::isFloatingType(ids_in.scalar_type()) || ids_in.scalar_type() == at::kBool) {
-    throw Error(ErrorCategory::InvalidArgument,
-                std::string("umT5 ids must be an integer tensor; got ") +
-                    c10::toString(ids_in.scalar_type()));
-  }
+  models::check_umt5_inputs(ids_in, mask_in);
   const int64_t batch = ids_in.size(0);
   const int64_t length = ids_in.size(1);
-  if (batch == 0 || length == 0) {
-    throw Error(ErrorCategory::InvalidArgument,
-                "umT5 ids " + c10::str(ids_in.sizes()) +
-                    " are empty; need at least one prompt of at least one token");
-  }
 
   const auto& c = config;
   const at::Tensor& embedding =

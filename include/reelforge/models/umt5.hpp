@@ -95,6 +95,10 @@ struct UMT5Trace {
   std::vector<at::Tensor> layer_outputs;  // per layer [B, L, dim] (float32)
 };
 
+// Error(InvalidArgument) unless `ids` is a non-empty integer [B, L] tensor and `mask` has its
+// shape: what every umT5 forward (inference or training) checks before touching its inputs.
+void check_umt5_inputs(const at::Tensor& ids, const at::Tensor& mask);
+
 // The encoder itself: plain tensors and ATen calls, no torch::nn. `forward` runs every position
 // (padded ones too, as the reference does); `encode` keeps the real rows per prompt, which is
 // what Wan's T5EncoderModel hands to the DiT.
