@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "reelforge/core/error.hpp"
+#include "reelforge/core/stopwatch.hpp"
 #include "reelforge/media/synthetic.hpp"
 
 namespace reelforge::media {
@@ -14,10 +15,6 @@ namespace reelforge::media {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 }  // namespace
 

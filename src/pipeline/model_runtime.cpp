@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "reelforge/core/error.hpp"
+#include "reelforge/core/stopwatch.hpp"
 #include "reelforge/pipeline/plan.hpp"
 #include "reelforge/tensors/checkpoint.hpp"
 #include "reelforge/tensors/device.hpp"
@@ -18,10 +19,6 @@ namespace {
 // Decode tile edge in Low memory mode: 32 latent pixels (256 px for Wan 2.1) keeps one chunk's
 // activations to a few hundred MB at 720p.
 constexpr int64_t kLowMemoryTileLatent = 32;
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // The manifest's own preview factors, else the published ones of the VAE version when they fit
 // its latent channels, else none (a flat grey preview: the factors of another latent space would

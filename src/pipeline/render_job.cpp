@@ -15,6 +15,7 @@
 #include "reelforge/core/error.hpp"
 #include "reelforge/core/hash.hpp"
 #include "reelforge/core/paths.hpp"
+#include "reelforge/core/stopwatch.hpp"
 #include "reelforge/media/image.hpp"
 #include "reelforge/media/interpolate.hpp"
 #include "reelforge/media/transition.hpp"
@@ -36,10 +37,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 std::string hex(uint64_t v) {
   char buf[17];

@@ -5,6 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "reelforge/core/error.hpp"
+#include "reelforge/core/stopwatch.hpp"
 #include "reelforge/media/video_writer.hpp"
 #include "reelforge/safety/provenance.hpp"
 #include "reelforge/safety/watermark.hpp"
@@ -14,10 +15,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // A textured picture with a disc that moves, so the encoder and the detector see changing video.
 cv::Mat synthetic_frame(const media::FrameSize& size, int index) {

@@ -13,6 +13,7 @@
 
 #include "reelforge/core/error.hpp"
 #include "reelforge/core/hash.hpp"
+#include "reelforge/core/stopwatch.hpp"
 #include "reelforge/pipeline/generator.hpp"
 #include "reelforge/pipeline/model_runtime.hpp"
 #include "reelforge/pipeline/plan.hpp"
@@ -22,10 +23,6 @@ namespace reelforge::training {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Distinct noise streams for the two modes and every clip, all from the one --seed.
 uint64_t clip_seed(uint64_t seed, EvalMode mode, int index) {

@@ -31,6 +31,14 @@ AdamW::AdamW(NamedWeights weights, const AdamWSettings& settings)
   }
 }
 
+double scheduled_lr_scale(const AdamWSettings& settings, int64_t step, int64_t total_steps) {
+  const int64_t span = total_steps - settings.warmup_steps;
+  if (settings.final_lr_fraction >= 1.0 || span <= 0 || step < settings.warmup_steps) return 1.0;
+  const double progress = std::min(1.0, double(step - settings.warmup_steps) / double(span));
+  const double f = settings.final_lr_fraction;
+  return f + (1.0 - f) * 0.5 * (1.0 + std::cos(M_PI * progress));
+}
+
 double AdamW::step(double lr_scale) {
   at::NoGradGuard no_grad;
   at::Tensor total = at::zeros({}, at::kDouble);

@@ -15,6 +15,7 @@
 #include "reelforge/core/atomic_file.hpp"
 #include "reelforge/core/error.hpp"
 #include "reelforge/core/hash.hpp"
+#include "reelforge/core/stopwatch.hpp"
 #include "reelforge/dataset/world.hpp"
 #include "reelforge/models/latent_preview.hpp"
 #include "reelforge/models/model_writer.hpp"
@@ -201,10 +202,6 @@ class StageMeter {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 // Clips encoded by the frozen VAE, per bucket, refreshed a few at a time so that the DiT sees a
 // slowly changing sample of the world at a fraction of the cost of encoding every batch.
 struct PoolEntry {
@@ -327,6 +324,8 @@ int64_t Trainer::steps_done(TrainStage stage) const {
 
 int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
                        const TrainProgressCallback& progress) {
+  // No budget (`--steps 0 --export`): return before building the pool and the latent stats.
+  if (limits.max_steps == 0) return 0;
   const TrainConfig& c = config_;
   const at::ScalarType dt = torch_dtype(c.dtype);
   const bool is_vae = stage == TrainStage::VAE;
@@ -500,7 +499,7 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
       loss = ((v - target_v).pow(2) * weight).sum() / weight.sum().clamp_min(1.0);
     }
     loss.backward();
-    const double grad_norm = optimizer.step();
+    const double grad_norm = optimizer.step(scheduled_lr_scale(optimizer.settings(), step, target));
     if (!is_vae) {
       std::mt19937_64 refresh = step_rng(c.seed, stage, step, 2);
       pool->add(b, c.pool_refresh, refresh);

@@ -167,6 +167,22 @@ TEST(TrainConfig, JsonRoundTripsAndValidates) {
   EXPECT_THROW(TrainConfig::from_json(j), Error);
 }
 
+// The rate is flat through the warm-up, halfway down the cosine at the middle of the rest, at the
+// final fraction from the target on, and constant when the fraction is 1.
+TEST(AdamW, ScheduleWarmsUpThenDecaysToTheFinalFraction) {
+  AdamWSettings s;
+  s.warmup_steps = 100;
+  s.final_lr_fraction = 0.1;
+  EXPECT_DOUBLE_EQ(scheduled_lr_scale(s, 0, 1100), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr_scale(s, 100, 1100), 1.0);
+  EXPECT_NEAR(scheduled_lr_scale(s, 600, 1100), 0.55, 1e-12);
+  EXPECT_LT(scheduled_lr_scale(s, 900, 1100), scheduled_lr_scale(s, 800, 1100));
+  EXPECT_NEAR(scheduled_lr_scale(s, 1100, 1100), 0.1, 1e-12);
+  EXPECT_NEAR(scheduled_lr_scale(s, 5000, 1100), 0.1, 1e-12);
+  s.final_lr_fraction = 1.0;
+  EXPECT_DOUBLE_EQ(scheduled_lr_scale(s, 900, 1100), 1.0);
+}
+
 // AdamW minimises a quadratic, skips non-finite gradients and restores its whole state.
 TEST(AdamW, ConvergesSkipsNonFiniteAndRoundTrips) {
   NamedWeights w;

@@ -1,17 +1,38 @@
 #pragma once
 // Finding installed models. The search path is, in order: $REELFORGE_MODELS (a ':'-separated list
-// of folders), the user data folder's models/, and the install's models/ folder. A model is any
-// direct subfolder holding a model.json; an earlier folder wins when two models share a name.
+// of folders), the front end's extra folders (set_extra_model_folders), the user data folder's
+// models/, and the install's models/ folder. A model is any direct subfolder holding a
+// model.json; an earlier folder wins when two models share a name.
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "reelforge/core/cancel.hpp"
 #include "reelforge/models/manifest.hpp"
 
 namespace reelforge::models {
 
 std::vector<std::filesystem::path> model_search_path();
+
+// Folders a front end adds to the search path (the Studio's settings), process-wide and
+// thread-safe: a render on a worker thread finds its model in the folders the user chose, as
+// the model list does. Replaces the previous list.
+void set_extra_model_folders(std::vector<std::filesystem::path> folders);
+std::vector<std::filesystem::path> extra_model_folders();
+
+// Where imported models go: user_data_dir()/models.
+std::filesystem::path user_models_dir();
+
+// Installs a copy of the model folder `source` as `models_root/<name>`, after checking it: the
+// manifest must load, every file it names must be there and readable (inspect_model()), and no
+// installed model may have that name. The copy is made in a hidden folder beside the target and
+// renamed into place, so an interrupted or cancelled import leaves nothing the registry lists.
+// Error(Validation) listing every missing or unreadable piece, Error(InvalidArgument) when the
+// name is taken or unusable as a folder name, Error(Io) when copying fails, Error(Cancelled).
+ModelManifest import_model(const std::filesystem::path& source,
+                           const std::filesystem::path& models_root = user_models_dir(),
+                           const CancellationToken& cancel = {});
 
 struct InstalledModel {
   ModelManifest manifest;

@@ -23,7 +23,15 @@ struct AdamWSettings {
   double grad_clip = 1.0;      // max global L2 norm of the gradients; 0 = no clipping
   double ema_decay = 0.999;    // 0 = no EMA
   int64_t warmup_steps = 200;  // linear learning-rate warm-up
+  // After the warm-up the rate follows a cosine from the base rate down to this fraction of it at
+  // the stage's step target (see scheduled_lr_scale); 1 = constant.
+  double final_lr_fraction = 1.0;
 };
+
+// The `lr_scale` for AdamW::step() at optimizer step `step` (0-based, before the update) of a
+// stage that ends at `total_steps`: 1 through the warm-up, then the cosine down to
+// final_lr_fraction, which it keeps past the target.
+double scheduled_lr_scale(const AdamWSettings& settings, int64_t step, int64_t total_steps);
 
 // Owns the master weights it updates (float32 leaves that require grad).
 class AdamW {
