@@ -166,7 +166,7 @@ int run_train(Args& args) {
     identity.name = name;
     identity.display_name = "ReelForge built-in (trained by reelforge train)";
     identity.variant = "builtin";
-    identity.license = "Apache-2.0";
+    identity.license = "MIT";  // trained from scratch by ReelForge, licensed like ReelForge
     identity.defaults.steps = 24;
     identity.defaults.guidance = 4.0;
     identity.defaults.solver = "unipc";
