@@ -268,6 +268,11 @@ void MainWindow::createActions() {
   renderAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
   renderAction_->setToolTip(tr("Queue a render of this storyboard"));
   connect(renderAction_, &QAction::triggered, this, &MainWindow::render);
+  renderDraftAction_ = new QAction(tr("Render &Draft"), this);
+  renderDraftAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+  renderDraftAction_->setToolTip(
+      tr("Queue a quick draft render: native resolution and fewer steps, to check the shots"));
+  connect(renderDraftAction_, &QAction::triggered, this, &MainWindow::renderDraft);
 
   settingsAction_ = new QAction(tr("&Settings…"), this);
   settingsAction_->setShortcut(QKeySequence::Preferences);
@@ -329,6 +334,7 @@ void MainWindow::createMenus() {
 
   QMenu* renderMenu = menuBar()->addMenu(tr("&Render"));
   renderMenu->addAction(renderAction_);
+  renderMenu->addAction(renderDraftAction_);
 
   QToolBar* tools = addToolBar(tr("Main"));
   tools->setObjectName(QStringLiteral("mainToolBar"));
@@ -574,18 +580,29 @@ bool MainWindow::restoreAutosave(const AutosaveCopy& copy) {
 
 // --- render -------------------------------------------------------------------------------------
 
-QString MainWindow::renderOutputPath() const {
+QString MainWindow::renderOutputPath(const QString& suffix) const {
   QString name = QString::fromStdString(document_->storyboard().title).simplified();
   name.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._-]+")), QStringLiteral("-"));
   if (name.isEmpty() || name == QStringLiteral("-")) name = QStringLiteral("render");
   const QString folder = studioSettings_->outputFolder();
   QDir().mkpath(folder);
-  return QDir(folder).filePath(QStringLiteral("%1-%2.mp4")
-                                   .arg(name.left(60), QDateTime::currentDateTime().toString(
-                                                           QStringLiteral("yyyyMMdd-HHmmss"))));
+  return QDir(folder).filePath(
+      QStringLiteral("%1-%2%3.mp4")
+          .arg(name.left(60),
+               QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")), suffix));
 }
 
 bool MainWindow::render() {
+  return queueRender(document_->storyboard(), renderOutputPath());
+}
+
+bool MainWindow::renderDraft() {
+  reelforge::storyboard::Storyboard draft = document_->storyboard();
+  draft.project.quality = reelforge::storyboard::QualityPreset::Draft;
+  return queueRender(std::move(draft), renderOutputPath(QStringLiteral("-draft")));
+}
+
+bool MainWindow::queueRender(reelforge::storyboard::Storyboard storyboard, const QString& output) {
   QStringList issues;
   for (const auto& issue : document_->issues()) {
     issues << QString::fromStdString(reelforge::storyboard::to_string(issue));
@@ -594,12 +611,10 @@ bool MainWindow::render() {
     showIssues(document_->displayName(), issues);
     return false;
   }
-  const QString output = renderOutputPath();
-  const int id =
-      queue_->addJob(document_->storyboard(), QString::fromStdString(document_->baseDir().string()),
-                     output, studioSettings_->renderOptions(), document_->filePath());
   QStringList shots;
-  for (const auto& shot : document_->storyboard().shots) shots << QString::fromStdString(shot.id);
+  for (const auto& shot : storyboard.shots) shots << QString::fromStdString(shot.id);
+  const int id = queue_->addJob(storyboard, QString::fromStdString(document_->baseDir().string()),
+                                output, studioSettings_->renderOptions(), document_->filePath());
   jobShots_.insert(id, shots);
   queueDock_->show();
   queueDock_->raise();

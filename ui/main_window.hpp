@@ -28,6 +28,9 @@ class RenderQueue;
 class RenderQueueDock;
 class ShotInspector;
 class StoryboardDocument;
+namespace reelforge::storyboard {
+struct Storyboard;
+}
 class StudioSettings;
 class TimelineWidget;
 struct AutosaveCopy;
@@ -73,6 +76,7 @@ class MainWindow : public QMainWindow {
   QAction* undoAction() const { return undoAction_; }
   QAction* redoAction() const { return redoAction_; }
   QAction* renderAction() const { return renderAction_; }
+  QAction* renderDraftAction() const { return renderDraftAction_; }
   QAction* zoomInAction() const { return zoomInAction_; }
   QAction* zoomOutAction() const { return zoomOutAction_; }
 
@@ -93,6 +97,9 @@ class MainWindow : public QMainWindow {
   bool restoreAutosave(const AutosaveCopy& copy);
   // Queues a render of the current document; false (with a message) when it cannot render.
   bool render();
+  // A quick look: the same storyboard at draft quality (native resolution, fewer steps) into a
+  // "-draft" file, leaving the project's own quality setting alone.
+  bool renderDraft();
   void showMessage(const QString& text, bool problem = true);
   void hideMessage();
   void saveLayout();
@@ -113,7 +120,8 @@ class MainWindow : public QMainWindow {
   void openWithDialog();
   bool saveWithDialog();
   void showIssues(const QString& what, const QStringList& issues);
-  QString renderOutputPath() const;
+  QString renderOutputPath(const QString& suffix = {}) const;
+  bool queueRender(reelforge::storyboard::Storyboard storyboard, const QString& output);
   void fitTimeline();
 
   QSettings* settings_ = nullptr;
@@ -148,6 +156,7 @@ class MainWindow : public QMainWindow {
   QAction* undoAction_ = nullptr;
   QAction* redoAction_ = nullptr;
   QAction* renderAction_ = nullptr;
+  QAction* renderDraftAction_ = nullptr;
   QAction* settingsAction_ = nullptr;
   QAction* zoomInAction_ = nullptr;
   QAction* zoomOutAction_ = nullptr;

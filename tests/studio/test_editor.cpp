@@ -10,6 +10,9 @@
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
@@ -398,6 +401,25 @@ class TestEditor : public QObject {
     QVERIFY(window.isMessageVisible());
     QVERIFY(window.messageLabel()->text().contains("empty prompt"));
     QVERIFY(window.renderQueue()->jobIds().isEmpty());
+  }
+
+  void draftRenderLeavesTheProjectsQualityAlone() {
+    MainWindow window(options());
+    load(*window.document(), {makeShot("a", 2, "a red ball")});
+    sb::ProjectSettings project = window.document()->storyboard().project;
+    project.quality = sb::QualityPreset::Final;
+    QVERIFY(window.document()->editProject(project, "quality", {}));
+    window.renderDraftAction()->trigger();
+    const QList<int> ids = window.renderQueue()->jobIds();
+    QCOMPARE(ids.size(), 1);
+    const auto job = window.renderQueue()->job(ids.first());
+    QVERIFY2(job->output.endsWith(QStringLiteral("-draft.mp4")), qPrintable(job->output));
+    const QJsonObject queued = QJsonDocument::fromJson(job->storyboardJson.toUtf8()).object();
+    QCOMPARE(queued["project"].toObject()["quality"].toString(), QStringLiteral("draft"));
+    QCOMPARE(window.document()->storyboard().project.quality, sb::QualityPreset::Final);
+    // The model is not installed: the job fails with the core's message and writes nothing.
+    QTRY_VERIFY_WITH_TIMEOUT(window.renderQueue()->isIdle(), 60000);
+    QVERIFY(!QFileInfo::exists(job->output));
   }
 
   void featuredStoryboardOpensAsANewProject() {
