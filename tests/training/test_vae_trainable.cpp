@@ -3,12 +3,9 @@
 // disabled timing of one training step.
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <functional>
 #include <string>
 
@@ -178,34 +175,6 @@ TEST(VAETrainable, RejectsWan22AndBadShapes) {
               training::vae_decode(weights, c, at::zeros({1, 4, 2, 2, 2}), at::kFloat);
             }),
             ErrorCategory::InvalidArgument);
-}
-
-// Seconds per training step (encode + decode + L1 + backward) at dim 24, z 16, 1 res block,
-// batch 4 x 5 frames x 64x64, on one thread. Run with --gtest_also_run_disabled_tests.
-TEST(VAETrainable, DISABLED_StepTiming) {
-  at::set_num_threads(1);
-  WanVAEConfig c = small_config(1);
-  c.dim = 24;
-  c.dec_dim = 24;
-  const WanVAE vae = WanVAE::random(c, cpu_f32(), 1);
-  const NamedWeights weights = training::trainable_copy(vae.named_parameters());
-  at::manual_seed(1);
-  const at::Tensor video = at::rand({4, 3, 5, 64, 64}).mul(2).sub(1);
-  for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
-    double best = 1e9;
-    for (int rep = 0; rep < 3; ++rep) {
-      for (auto& kv : weights) kv.second.mutable_grad() = at::Tensor();
-      const auto start = std::chrono::steady_clock::now();
-      const auto [mu, log_var] = training::vae_encode_moments(weights, c, video, dt);
-      const at::Tensor recon = training::vae_decode(weights, c, mu, dt);
-      (recon - video).abs().mean().backward();
-      const double s =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      best = std::min(best, s);
-      std::printf("%s step %d: %.3f s\n", dt == at::kFloat ? "float32" : "bf16", rep, s);
-    }
-    std::printf("%s best: %.3f s/step\n", dt == at::kFloat ? "float32" : "bf16", best);
-  }
 }
 
 }  // namespace
