@@ -31,6 +31,9 @@ targets may change between pieces.
   --vae-steps N        the VAE stage's target (default from the recipe)
   --dit-steps N        the DiT stage's target (default from the recipe)
   --seed N             the run's seed (new runs only; default 1)
+  --from-model DIR     start a new run from a model folder of the recipe's architecture (e.g.
+                       models/builtin, to train it further): its tokenizer and VAE as they are,
+                       its DiT and text encoder as stage dit's starting point
   --dtype D            (global option) bf16 (the recipe's) or float32 for the matmuls and
                        convolutions of a new run; master weights are float32 either way
   --export DIR         afterwards, write the EMA weights as a model folder
@@ -84,6 +87,7 @@ int run_train(Args& args) {
   const auto dit_steps = args.integer("--dit-steps", 1, std::numeric_limits<int>::max());
   const auto seed = args.integer("--seed", 0, std::numeric_limits<long long>::max());
   const auto export_dir = args.option("--export");
+  const auto from_model = args.option("--from-model");
   const std::string name = args.option("--name").value_or("builtin");
   args.finish();
   if (!run) throw Error(ErrorCategory::InvalidArgument, "missing --run DIR");
@@ -128,7 +132,13 @@ int run_train(Args& args) {
     }
   }
 
-  training::Trainer trainer = training::Trainer::create_or_resume(*run, config);
+  if (from_model && exists) {
+    throw Error(ErrorCategory::InvalidArgument,
+                "--from-model: the run folder already holds a run; give a new folder", *run);
+  }
+  training::Trainer trainer =
+      from_model ? training::Trainer::create_from_model(*run, config, *from_model)
+                 : training::Trainer::create_or_resume(*run, config);
   const auto started = std::chrono::steady_clock::now();
   for (const training::TrainStage s : stages) {
     if (trainer.steps_done(s) >=

@@ -5,6 +5,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -74,6 +75,43 @@ void keep_freed_memory_for_reuse() {
 }
 
 }  // namespace
+
+namespace {
+
+// OpenBLAS's thread controls, when LibTorch was linked with it (looked up at run time, so that a
+// build against another BLAS still links).
+struct OpenBLASControls {
+  int (*get)() = nullptr;
+  void (*set)(int) = nullptr;
+};
+
+const OpenBLASControls& openblas_controls() {
+  static const OpenBLASControls controls = [] {
+    OpenBLASControls c;
+    c.get = reinterpret_cast<int (*)()>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    c.set = reinterpret_cast<void (*)(int)>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (c.get == nullptr || c.set == nullptr) c = {};
+    return c;
+  }();
+  return controls;
+}
+
+}  // namespace
+
+ScopedBLASThreads::ScopedBLASThreads(int threads) {
+  const OpenBLASControls& blas = openblas_controls();
+  if (blas.set == nullptr || threads < 1) return;
+  previous_ = blas.get();
+  if (previous_ == threads) {
+    previous_ = 0;
+    return;
+  }
+  blas.set(threads);
+}
+
+ScopedBLASThreads::~ScopedBLASThreads() {
+  if (previous_ > 0) openblas_controls().set(previous_);
+}
 
 void reexec_with_openmp_environment(char** argv) {
   if (std::getenv("GOMP_SPINCOUNT") != nullptr) return;

@@ -471,7 +471,8 @@ bool color_clashes(ObjectColor color, Background background) {
   return false;
 }
 
-std::vector<cv::Mat> render_clip(const ClipSpec& spec, media::FrameSize size, int frames) {
+std::vector<cv::Mat> render_clip(const ClipSpec& spec, media::FrameSize size, int frames,
+                                 std::vector<cv::Mat>* coverage) {
   if (spec.objects.empty()) {
     throw Error(ErrorCategory::InvalidArgument, "clip spec has no objects; give 1 or 2");
   }
@@ -488,11 +489,18 @@ std::vector<cv::Mat> render_clip(const ClipSpec& spec, media::FrameSize size, in
   cv::Mat alpha(size.height_px, size.width_px, CV_8UC1);
   std::vector<cv::Mat> out;
   out.reserve(frames);
+  if (coverage != nullptr) coverage->clear();
   for (int i = 0; i < frames; ++i) {
     const double t = static_cast<double>(i) / (frames - 1);
     cv::Mat frame = background.clone();
-    for (const auto& o : spec.objects) draw_object(frame, alpha, o, t);
+    cv::Mat covered;
+    if (coverage != nullptr) covered = cv::Mat::zeros(size.height_px, size.width_px, CV_8UC1);
+    for (const auto& o : spec.objects) {
+      draw_object(frame, alpha, o, t);
+      if (coverage != nullptr) cv::max(covered, alpha, covered);
+    }
     out.push_back(frame);
+    if (coverage != nullptr) coverage->push_back(covered);
   }
   return out;
 }

@@ -35,9 +35,6 @@ struct Ops {
     if (x.scalar_type() != at::kFloat) y = y.to(x.scalar_type()).to(at::kFloat);
     return y * get(name + ".weight");
   }
-  at::Tensor modulate(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale) const {
-    return layer_norm(x) * (scale + 1.0) + shift;
-  }
 };
 
 at::Tensor heads_first(const at::Tensor& x, int64_t heads) {
@@ -107,16 +104,32 @@ at::Tensor dit_forward(const NamedWeights& w, const models::WanDiTConfig& c, con
                             in_dtype(ops.get("patch_embedding.bias"), dtype))
                      .to(at::kFloat);  // [B, L, dim]
 
-  // Time embedding (float32 as in the reference): e [B, Lt, dim], e0 [B, Lt, 6, dim].
-  const at::Tensor tt = (t.dim() == 1 ? t.unsqueeze(1) : t.narrow(1, 0, length)).to(at::kFloat);
-  const int64_t lt = tt.size(1);
+  // Time embedding (float32 as in the reference), computed once per group of tokens that share a
+  // timestep and broadcast over the group: the tokens are G groups of S = L / G, e [B, G, 1, dim],
+  // e0 [B, G, 1, 6, dim]. Per-token timesteps (TI2V) are almost always per latent frame, where
+  // embedding each token separately would cost more than the blocks' attention.
+  at::Tensor tt = (t.dim() == 1 ? t.unsqueeze(1) : t.narrow(1, 0, length)).to(at::kFloat);
+  if (tt.size(1) == length) {
+    const at::Tensor per_frame = tt.view({batch, gf, gh * gw});
+    const at::Tensor first = per_frame.narrow(2, 0, 1);
+    if (at::equal(per_frame, first.expand_as(per_frame))) tt = first.reshape({batch, gf});
+  }
+  const int64_t groups = tt.size(1), group_size = length / groups;
   const at::Tensor features =
       models::WanDiT::sinusoidal_embedding(tt.reshape({-1}), c.freq_dim).to(x.device());
   const at::Tensor e = ops.linear(at::silu(ops.linear(features, "time_embedding.0", false)),
                                   "time_embedding.2", false);
   const at::Tensor e0 =
-      ops.linear(at::silu(e), "time_projection.1", false).view({batch, lt, 6, dim});
-  const at::Tensor e_rows = e.view({batch, lt, dim});
+      ops.linear(at::silu(e), "time_projection.1", false).view({batch, groups, 1, 6, dim});
+  const at::Tensor e_rows = e.view({batch, groups, 1, dim});
+  // [B, L, dim] <-> [B, G, S, dim], so that [B, G, 1, dim] modulations broadcast over each group.
+  const auto grouped = [&](const at::Tensor& y) {
+    return y.view({batch, groups, group_size, y.size(-1)});
+  };
+  const auto tokens = [&](const at::Tensor& y) { return y.view({batch, length, y.size(-1)}); };
+  const auto modulate = [&](const at::Tensor& y, const at::Tensor& shift, const at::Tensor& scale) {
+    return tokens(grouped(ops.layer_norm(y)) * (scale + 1.0) + shift);
+  };
 
   // Text: zero-padded to text_len like WanDiT::embed_text, then the MLP.
   at::Tensor padded = text;
@@ -141,10 +154,11 @@ at::Tensor dit_forward(const NamedWeights& w, const models::WanDiTConfig& c, con
 
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string b = "blocks." + std::to_string(i) + ".";
-    const at::Tensor mod = ops.get(b + "modulation").view({1, 1, 6, dim}) + e0;  // [B, Lt, 6, dim]
-    const auto part = [&](int64_t k) { return mod.select(2, k); };
+    const at::Tensor mod =
+        ops.get(b + "modulation").view({1, 1, 1, 6, dim}) + e0;  // [B, G, 1, 6, dim]
+    const auto part = [&](int64_t k) { return mod.select(3, k); };  // [B, G, 1, dim]
     {
-      const at::Tensor n = ops.modulate(h, part(0), part(1));
+      const at::Tensor n = modulate(h, part(0), part(1));
       const auto project = [&](const char* name, bool rope) {
         at::Tensor y = ops.linear(n, b + "self_attn." + name);
         if (!rope) return heads_first(y, heads);
@@ -154,7 +168,7 @@ at::Tensor dit_forward(const NamedWeights& w, const models::WanDiTConfig& c, con
       };
       const at::Tensor q = project("q", true), k = project("k", true), v = project("v", false);
       const at::Tensor y = ops.linear(heads_last(softmax_attention(q, k, v)), b + "self_attn.o");
-      h = h + y.to(at::kFloat) * part(2);
+      h = h + tokens(grouped(y.to(at::kFloat)) * part(2));
     }
     {
       const at::Tensor n = c.cross_attn_norm ? ops.layer_norm(h, ops.get(b + "norm3.weight"),
@@ -172,13 +186,14 @@ at::Tensor dit_forward(const NamedWeights& w, const models::WanDiTConfig& c, con
       h = h + ops.linear(heads_last(att), b + "cross_attn.o").to(at::kFloat);
     }
     {
-      const at::Tensor n = ops.modulate(h, part(3), part(4));
+      const at::Tensor n = modulate(h, part(3), part(4));
       const at::Tensor y = ops.linear(at::gelu(ops.linear(n, b + "ffn.0"), "tanh"), b + "ffn.2");
-      h = h + y.to(at::kFloat) * part(5);
+      h = h + tokens(grouped(y.to(at::kFloat)) * part(5));
     }
   }
-  const at::Tensor head_mod = ops.get("head.modulation").view({1, 1, 2, dim}) + e_rows.unsqueeze(2);
-  const at::Tensor out = ops.linear(ops.modulate(h, head_mod.select(2, 0), head_mod.select(2, 1)),
+  const at::Tensor head_mod =
+      ops.get("head.modulation").view({1, 1, 1, 2, dim}) + e_rows.unsqueeze(3);
+  const at::Tensor out = ops.linear(modulate(h, head_mod.select(3, 0), head_mod.select(3, 1)),
                                     "head.head", false);  // [B, L, pt*ph*pw*C]
   return out.view({batch, gf, gh, gw, p[0], p[1], p[2], c.out_dim})
       .permute({0, 7, 1, 4, 2, 5, 3, 6})

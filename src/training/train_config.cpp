@@ -108,6 +108,7 @@ TrainConfig TrainConfig::builtin() {
   c.dit_optimizer.ema_decay = 0.999;
   c.dit_optimizer.warmup_steps = 300;
   c.dit_optimizer.final_lr_fraction = 0.1;
+  c.object_loss_weight = 4.0;
   return c;
 }
 
@@ -188,6 +189,7 @@ void TrainConfig::validate() const {
                   " is too small for the batch; use at least buckets x batch / 2");
   }
   if (shift <= 0) throw invalid("shift must be > 0");
+  if (!(object_loss_weight >= 0)) throw invalid("object_loss_weight must be >= 0");
   for (const AdamWSettings* o : {&vae_optimizer, &dit_optimizer}) {
     if (!(o->learning_rate > 0) || !(o->final_lr_fraction > 0) || o->final_lr_fraction > 1) {
       throw invalid("learning rates must be > 0 and final_lr_fraction in (0, 1]");
@@ -248,6 +250,7 @@ json TrainConfig::to_json() const {
       {"first_frame_prob", first_frame_prob},
       {"first_two_prob", first_two_prob},
       {"last_frame_prob", last_frame_prob},
+      {"object_loss_weight", object_loss_weight},
       {"pool_clips", pool_clips},
       {"pool_refresh", pool_refresh},
       {"dit_optimizer", optimizer_json(dit_optimizer)},
@@ -314,6 +317,9 @@ TrainConfig TrainConfig::from_json(const json& j) {
   c.first_frame_prob = field<double>(j, "", "first_frame_prob");
   c.first_two_prob = field<double>(j, "", "first_two_prob");
   c.last_frame_prob = field<double>(j, "", "last_frame_prob");
+  // Runs started before the object weighting existed trained without it.
+  c.object_loss_weight =
+      j.contains("object_loss_weight") ? field<double>(j, "", "object_loss_weight") : 0.0;
   c.pool_clips = field<int>(j, "", "pool_clips");
   c.pool_refresh = field<int>(j, "", "pool_refresh");
   c.dit_optimizer = optimizer_from(field<json>(j, "", "dit_optimizer"), "dit_optimizer.");

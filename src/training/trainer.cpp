@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "reelforge/core/atomic_file.hpp"
+#include "reelforge/core/compute.hpp"
 #include "reelforge/core/error.hpp"
 #include "reelforge/core/hash.hpp"
 #include "reelforge/core/stopwatch.hpp"
@@ -21,6 +22,7 @@
 #include "reelforge/models/model_writer.hpp"
 #include "reelforge/models/tokenizer.hpp"
 #include "reelforge/pipeline/generator.hpp"
+#include "reelforge/pipeline/model_runtime.hpp"
 #include "reelforge/tensors/checkpoint.hpp"
 #include "reelforge/tensors/safetensors_writer.hpp"
 #include "reelforge/training/dit_trainable.hpp"
@@ -61,13 +63,39 @@ std::vector<std::pair<std::string, models::NativeSize>> bucket_list(const TrainC
   return {c.buckets.begin(), c.buckets.end()};
 }
 
-// Clip frames [1, 3, T, H, W] in [-1, 1].
+// Clip frames [1, 3, T, H, W] in [-1, 1]. With `coverage`, also the objects' coverage of those
+// frames [T, H, W] in [0, 1].
 at::Tensor render_video(const dataset::ClipSpec& spec, models::NativeSize size, int frames,
-                        int first, int count) {
-  const std::vector<cv::Mat> all =
-      dataset::render_clip(spec, {size.width_px, size.height_px}, frames);
+                        int first, int count, at::Tensor* coverage = nullptr) {
+  std::vector<cv::Mat> covered;
+  const std::vector<cv::Mat> all = dataset::render_clip(
+      spec, {size.width_px, size.height_px}, frames, coverage ? &covered : nullptr);
   const std::vector<cv::Mat> window(all.begin() + first, all.begin() + first + count);
+  if (coverage) {
+    std::vector<at::Tensor> planes;
+    for (int i = first; i < first + count; ++i) {
+      planes.push_back(at::from_blob(covered[size_t(i)].data, {size.height_px, size.width_px},
+                                     at::kByte)
+                           .to(at::kFloat) /
+                       255.0);
+    }
+    *coverage = at::stack(planes);
+  }
   return pipeline::frames_to_video(window, at::kCPU);
+}
+
+// Where the objects are on the latent grid [F, h, w], in [0, 1]: their coverage [T, H, W] pooled
+// over the pixel frames of each latent frame (the first alone, then groups of the temporal
+// stride, as the causal VAE encodes them) and over each latent pixel's block, then grown by one
+// latent pixel, which the VAE also uses to draw the edges.
+at::Tensor latent_object_mask(const at::Tensor& coverage, const models::WanVAEConfig& vae) {
+  const int64_t ts = vae.temporal_stride(), ss = vae.spatial_stride();
+  const int64_t frames = coverage.size(0), height = coverage.size(1), width = coverage.size(2);
+  const at::Tensor rest =
+      coverage.narrow(0, 1, frames - 1).view({(frames - 1) / ts, ts, height, width}).amax(1);
+  const at::Tensor per_latent_frame = at::cat({coverage.narrow(0, 0, 1), rest}, 0);  // [F, H, W]
+  const at::Tensor pooled = at::max_pool2d(per_latent_frame.unsqueeze(1), {ss, ss}, {ss, ss});
+  return at::max_pool2d(pooled, {3, 3}, {1, 1}, {1, 1}).squeeze(1);  // [F, h, w]
 }
 
 std::string tokenizer_corpus(const TrainConfig& c) {
@@ -125,12 +153,21 @@ NamedWeights with_prefix(const NamedWeights& weights, const std::string& prefix)
 
 struct VAEStats {
   std::vector<double> mean, std;
+  double reconstruction_psnr_db = 0;
+  std::string imported_from;  // the model folder the VAE came from, if it was not trained here
 };
 
 VAEStats read_stats(const fs::path& file) {
   const json j = json::parse(read_file(file));
   return {j.at("latent_mean").get<std::vector<double>>(),
           j.at("latent_std").get<std::vector<double>>()};
+}
+
+void write_stats(const fs::path& file, const VAEStats& stats) {
+  json j = {{"latent_mean", stats.mean}, {"latent_std", stats.std},
+            {"reconstruction_psnr_db", stats.reconstruction_psnr_db}};
+  if (!stats.imported_from.empty()) j["imported_from"] = stats.imported_from;
+  write_file_atomic(file, j.dump(2) + "\n");
 }
 
 models::WanVAE inference_vae(const TrainConfig& c, const NamedWeights& weights,
@@ -152,6 +189,80 @@ NamedWeights fresh_vae_weights(const TrainConfig& c) {
   options.latent_std.assign(size_t(c.vae.z_dim), 1.0);
   return trainable_copy(
       models::WanVAE::random(c.vae, options, splitmix64(c.seed ^ 0x766165ULL)).named_parameters());
+}
+
+// The latent statistics of un-normalised means over 48 clips of every bucket, and the VAE's
+// reconstruction PSNR on them. Half the clips are held-out: the figure should not flatter the VAE.
+VAEStats measure_vae(const TrainConfig& c, const NamedWeights& vae_weights) {
+  at::NoGradGuard no_grad;
+  const auto buckets = bucket_list(c);
+  const models::WanVAE raw =
+      inference_vae(c, vae_weights,
+                    {std::vector<double>(size_t(c.vae.z_dim), 0.0),
+                     std::vector<double>(size_t(c.vae.z_dim), 1.0)});
+  std::mt19937_64 rng(splitmix64(c.seed ^ 0x73746174ULL));
+  std::vector<at::Tensor> flat;
+  double squared_error = 0, samples = 0;
+  for (int i = 0; i < 48; ++i) {
+    const auto& [name, size] = buckets[size_t(i) % buckets.size()];
+    const at::Tensor video = render_video(
+        dataset::sample_clip(rng, i % 2 == 0 ? dataset::Split::Train : dataset::Split::HeldOut),
+        size, c.frame_count, 0, c.frame_count);
+    const at::Tensor z = raw.encode(video);
+    flat.push_back(z.transpose(0, 1).reshape({c.vae.z_dim, -1}));
+    const at::Tensor error = (raw.decode(z).clamp(-1.0, 1.0) - video) * 0.5;  // in [0, 1] units
+    squared_error += error.pow(2).sum().item<double>();
+    samples += double(error.numel());
+  }
+  const at::Tensor all = at::cat(flat, 1).to(at::kDouble);
+  const at::Tensor mean = all.mean(1), sd = all.std(1).clamp_min(1e-3);
+  VAEStats stats;
+  stats.mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
+  stats.std.assign(sd.data_ptr<double>(), sd.data_ptr<double>() + sd.numel());
+  stats.reconstruction_psnr_db =
+      10.0 * std::log10(1.0 / std::max(1e-12, squared_error / samples));
+  return stats;
+}
+
+// Copies the tensors of `checkpoint` into `into` (fresh weights of the config's networks), with
+// `prefix` stripped from into's names. Every weight must be there in the same shape, and the
+// checkpoint must hold nothing else: a model of another architecture is refused, naming why.
+void copy_weights(const tensors::Checkpoint& checkpoint, NamedWeights& into,
+                  const std::string& prefix, const std::string& component,
+                  const fs::path& model_dir) {
+  at::NoGradGuard no_grad;
+  size_t matched = 0;
+  for (auto& [full_name, w] : into) {
+    if (full_name.rfind(prefix, 0) != 0) continue;
+    const std::string name = full_name.substr(prefix.size());
+    if (!checkpoint.contains(name)) {
+      throw Error(ErrorCategory::Format,
+                  "the model's " + component + " has no '" + name +
+                      "', which the training recipe's network needs: it is of another architecture",
+                  model_dir.string());
+    }
+    const at::Tensor saved = checkpoint.load(name, at::kFloat);
+    if (saved.sizes() != w.sizes()) {
+      throw Error(ErrorCategory::Format,
+                  "the model's " + component + " weight '" + name + "' has shape " +
+                      c10::str(saved.sizes()) + "; the training recipe's network has " +
+                      c10::str(w.sizes()),
+                  model_dir.string());
+    }
+    w.copy_(saved);
+    ++matched;
+  }
+  if (matched != checkpoint.names().size()) {
+    for (const std::string& name : checkpoint.names()) {
+      if (into.count(prefix + name) == 0) {
+        throw Error(ErrorCategory::Format,
+                    "the model's " + component + " has '" + name +
+                        "', which the training recipe's network does not: it is of another "
+                        "architecture",
+                    model_dir.string());
+      }
+    }
+  }
 }
 
 NamedWeights fresh_dit_and_text_weights(const TrainConfig& c) {
@@ -205,7 +316,8 @@ using Clock = std::chrono::steady_clock;
 // Clips encoded by the frozen VAE, per bucket, refreshed a few at a time so that the DiT sees a
 // slowly changing sample of the world at a fraction of the cost of encoding every batch.
 struct PoolEntry {
-  at::Tensor latent;  // [z, F, h, w] normalised, bf16
+  at::Tensor latent;       // [z, F, h, w] normalised, bf16
+  at::Tensor object_mask;  // [F, h, w] latent_object_mask, when the loss weights objects
   dataset::ClipSpec spec;
 };
 
@@ -224,10 +336,14 @@ class ClipPool {
   // Encodes `count` new clips for bucket b, replacing random ones once the pool is full.
   void add(size_t b, int count, std::mt19937_64& rng) {
     std::vector<dataset::ClipSpec> specs;
-    std::vector<at::Tensor> videos;
+    std::vector<at::Tensor> videos, masks;
+    const bool weighted = c_.object_loss_weight > 0;
     for (int i = 0; i < count; ++i) {
       specs.push_back(dataset::sample_clip(rng, dataset::Split::Train));
-      videos.push_back(render_video(specs.back(), size(b), c_.frame_count, 0, c_.frame_count));
+      at::Tensor coverage;
+      videos.push_back(render_video(specs.back(), size(b), c_.frame_count, 0, c_.frame_count,
+                                    weighted ? &coverage : nullptr));
+      masks.push_back(weighted ? latent_object_mask(coverage, c_.vae) : at::Tensor());
     }
     at::Tensor latents;
     {
@@ -236,7 +352,7 @@ class ClipPool {
     }
     auto& pool = pools_[b];
     for (int i = 0; i < count; ++i) {
-      PoolEntry entry{latents[i].clone(), specs[size_t(i)]};
+      PoolEntry entry{latents[i].clone(), masks[size_t(i)], specs[size_t(i)]};
       if (pool.size() < capacity_) {
         pool.push_back(std::move(entry));
       } else {
@@ -312,6 +428,63 @@ Trainer Trainer::resume(const fs::path& run_dir) {
   return Trainer(run_dir, config);
 }
 
+Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& config,
+                                   const fs::path& model_dir) {
+  config.validate();
+  if (fs::exists(run_dir / kConfigFile)) {
+    throw invalid("the run folder already holds a run; a run can start from a model only when new",
+                  run_dir);
+  }
+  const models::ModelManifest manifest = models::ModelManifest::load(model_dir);
+  const auto open = [&](const std::vector<std::string>& files, const char* component) {
+    return tensors::Checkpoint::open(pipeline::component_checkpoint_path(manifest, files, component));
+  };
+  NamedWeights vae_weights = fresh_vae_weights(config);
+  copy_weights(open(manifest.vae.files, "VAE"), vae_weights, "", "VAE", model_dir);
+  NamedWeights dit_weights = fresh_dit_and_text_weights(config);
+  copy_weights(open(manifest.dit.files, "DiT"), dit_weights, kDiTPrefix, "DiT", model_dir);
+  copy_weights(open(manifest.text_encoder.files, "text encoder"), dit_weights, kTextPrefix,
+               "text encoder", model_dir);
+  const size_t z = size_t(config.vae.z_dim);
+  if (manifest.vae.latent_mean.size() != z || manifest.vae.latent_std.size() != z) {
+    throw Error(ErrorCategory::Format,
+                "model.json's vae.latent_mean / latent_std need " + std::to_string(z) +
+                    " values each (the DiT learnt latents normalised by them)",
+                model_dir.string());
+  }
+  const fs::path tokenizer = manifest.dir / manifest.text_encoder.tokenizer;
+  const std::string tokenizer_bytes = read_file(tokenizer);
+
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  if (ec)
+    throw Error(ErrorCategory::Io, "cannot create the run folder: " + ec.message(),
+                run_dir.string());
+  write_file_atomic(run_dir / kTokenizerFile, tokenizer_bytes);
+  // The reconstruction figure is measured again; the normalisation is the model's own, which its
+  // DiT was trained with.
+  VAEStats stats = measure_vae(config, vae_weights);
+  stats.mean = manifest.vae.latent_mean;
+  stats.std = manifest.vae.latent_std;
+  stats.imported_from = fs::absolute(model_dir).lexically_normal().string();
+  write_stats(run_dir / kVAEStatsFile, stats);
+  const std::map<std::string, std::string> origin = {{"config", config.to_json().dump()},
+                                                     {"imported_from", stats.imported_from}};
+  AdamW vae_state(std::move(vae_weights), config.vae_optimizer);
+  vae_state.set_step_count(config.vae_steps);
+  auto vae_meta = origin;
+  vae_meta["stage"] = to_string(TrainStage::VAE);
+  vae_state.save(run_dir / kVAECheckpoint, vae_meta);
+  AdamW dit_state(std::move(dit_weights), config.dit_optimizer);
+  auto dit_meta = origin;
+  dit_meta["stage"] = to_string(TrainStage::DiT);
+  dit_state.save(run_dir / kDiTCheckpoint, dit_meta);
+  // config.json last: until it exists the folder is not a run, and a failed import can be retried.
+  write_file_atomic(run_dir / kLossLog, "stage\tstep\tloss\tgrad_norm\tseconds_per_step\n");
+  write_file_atomic(run_dir / kConfigFile, config.to_json().dump(2) + "\n");
+  return Trainer(run_dir, config);
+}
+
 int64_t Trainer::steps_done(TrainStage stage) const {
   const fs::path file = run_dir_ / (stage == TrainStage::VAE ? kVAECheckpoint : kDiTCheckpoint);
   if (!fs::exists(file)) return 0;
@@ -333,6 +506,8 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
   const int64_t target = is_vae ? c.vae_steps : c.dit_steps;
   const auto started = Clock::now();
   const auto buckets = bucket_list(c);
+  std::optional<ScopedBLASThreads> blas_threads;
+  if (dt == at::kBFloat16) blas_threads.emplace(1);
 
   // The frozen VAE and the tokenizer for the DiT stage.
   std::optional<models::WanVAE> vae;
@@ -349,34 +524,7 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
     const fs::path stats_file = run_dir_ / kVAEStatsFile;
     if (!fs::exists(stats_file)) {
       if (progress) progress({stage, "stats", 0, target});
-      // Latent statistics of un-normalised means over clips of every bucket.
-      const models::WanVAE raw = inference_vae(c, vae_state.ema(),
-                                               {std::vector<double>(size_t(c.vae.z_dim), 0.0),
-                                                std::vector<double>(size_t(c.vae.z_dim), 1.0)});
-      std::mt19937_64 rng(splitmix64(c.seed ^ 0x73746174ULL));
-      std::vector<at::Tensor> flat;
-      double squared_error = 0, samples = 0;
-      for (int i = 0; i < 48; ++i) {
-        const auto& [name, size] = buckets[size_t(i) % buckets.size()];
-        // Held-out clips: the reconstruction figure should not flatter the VAE.
-        const at::Tensor video = render_video(
-            dataset::sample_clip(rng, i % 2 == 0 ? dataset::Split::Train : dataset::Split::HeldOut),
-            size, c.frame_count, 0, c.frame_count);
-        const at::Tensor z = raw.encode(video);
-        flat.push_back(z.transpose(0, 1).reshape({c.vae.z_dim, -1}));
-        const at::Tensor error = (raw.decode(z).clamp(-1.0, 1.0) - video) * 0.5;  // in [0, 1] units
-        squared_error += error.pow(2).sum().item<double>();
-        samples += double(error.numel());
-      }
-      const double psnr_db = 10.0 * std::log10(1.0 / std::max(1e-12, squared_error / samples));
-      const at::Tensor all = at::cat(flat, 1).to(at::kDouble);
-      const at::Tensor mean = all.mean(1), sd = all.std(1).clamp_min(1e-3);
-      json stats = {{"latent_mean", std::vector<double>(mean.data_ptr<double>(),
-                                                        mean.data_ptr<double>() + mean.numel())},
-                    {"latent_std", std::vector<double>(sd.data_ptr<double>(),
-                                                       sd.data_ptr<double>() + sd.numel())},
-                    {"reconstruction_psnr_db", psnr_db}};
-      write_file_atomic(stats_file, stats.dump(2) + "\n");
+      write_stats(stats_file, measure_vae(c, vae_state.ema()));
     }
     vae.emplace(inference_vae(c, vae_state.ema(), read_stats(stats_file)));
     models::TokenizerOptions token_options;
@@ -453,13 +601,14 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
              mu.pow(2).mean() * c.vae_latent_penalty;
     } else {
       const auto& entries = pool->entries(b);
-      std::vector<at::Tensor> latents;
+      std::vector<at::Tensor> latents, object_masks;
       std::vector<std::string> captions;
       std::uniform_real_distribution<double> unit(0.0, 1.0);
       for (int i = 0; i < c.dit_batch; ++i) {
         const PoolEntry& e =
             entries[std::uniform_int_distribution<size_t>(0, entries.size() - 1)(rng)];
         latents.push_back(e.latent.to(at::kFloat));
+        if (c.object_loss_weight > 0) object_masks.push_back(e.object_mask);
         captions.push_back(unit(rng) < c.text_dropout ? std::string()
                                                       : dataset::caption(e.spec, rng));
       }
@@ -495,7 +644,11 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
                               tokens.mask.unsqueeze(-1).to(at::kFloat);
       const at::Tensor v = dit_forward(dit_w, c.dit, xt, t, text, dt);
       const at::Tensor target_v = noise - x0;
-      const at::Tensor weight = (1.0 - keep).expand_as(x0);
+      at::Tensor weight = (1.0 - keep).expand_as(x0);
+      if (c.object_loss_weight > 0) {
+        const at::Tensor objects = at::stack(object_masks).unsqueeze(1);  // [B, 1, F, h, w]
+        weight = weight * (1.0 + c.object_loss_weight * objects);
+      }
       loss = ((v - target_v).pow(2) * weight).sum() / weight.sum().clamp_min(1.0);
     }
     loss.backward();
@@ -523,7 +676,7 @@ models::ModelManifest Trainer::export_model(const fs::path& dir,
                                             const models::ModelManifest& identity) const {
   const TrainConfig& c = config_;
   for (TrainStage stage : {TrainStage::VAE, TrainStage::DiT}) {
-    if (steps_done(stage) == 0) {
+    if (!fs::exists(run_dir_ / (stage == TrainStage::VAE ? kVAECheckpoint : kDiTCheckpoint))) {
       throw invalid(std::string("nothing to export: the ") + to_string(stage) +
                         " stage has no checkpoint yet",
                     run_dir_);

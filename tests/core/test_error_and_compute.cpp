@@ -1,3 +1,4 @@
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -96,3 +97,27 @@ TEST(Compute, RejectsUnavailableCudaAndBadNames) {
   negative.threads = -2;
   EXPECT_THROW(init_compute(negative), Error);
 }
+
+namespace reelforge {
+namespace {
+
+// OpenBLAS is LibTorch's BLAS on Debian: the guard sets its thread count and puts it back.
+TEST(Compute, ScopedBLASThreadsSetsAndRestoresOpenBLAS) {
+  init_compute();  // loads LibTorch, and with it the BLAS
+  const auto get =
+      reinterpret_cast<int (*)()>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (get == nullptr) GTEST_SKIP() << "LibTorch's BLAS is not OpenBLAS in this build";
+  const int before = get();
+  {
+    ScopedBLASThreads one(1);
+    EXPECT_EQ(get(), 1);
+  }
+  EXPECT_EQ(get(), before);
+  {
+    ScopedBLASThreads ignored(0);  // not a thread count: nothing changes
+    EXPECT_EQ(get(), before);
+  }
+}
+
+}  // namespace
+}  // namespace reelforge

@@ -114,6 +114,40 @@ TEST(World, FramesHaveTheRequestedSizeAndType) {
   EXPECT_THROW(render_clip(spec, {8, 64}, 4), Error);
 }
 
+TEST(World, CoverageMarksExactlyThePixelsTheObjectsPaint) {
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 12; ++i) {
+    const ClipSpec spec = sample_clip(rng, Split::Train);
+    const media::FrameSize size{96, 64};
+    std::vector<cv::Mat> coverage;
+    const auto frames = render_clip(spec, size, 7, &coverage);
+    ASSERT_EQ(coverage.size(), frames.size());
+    const cv::Mat background = render_background(spec.background, size);
+    for (size_t f = 0; f < frames.size(); ++f) {
+      ASSERT_EQ(coverage[f].type(), CV_8UC1);
+      ASSERT_EQ(coverage[f].size(), frames[f].size());
+      cv::Mat changed;
+      cv::absdiff(frames[f], background, changed);
+      cv::cvtColor(changed, changed, cv::COLOR_RGB2GRAY);
+      // Painted pixels are covered and uncovered ones are untouched background.
+      EXPECT_EQ(cv::countNonZero((changed > 0) & (coverage[f] == 0)), 0) << "frame " << f;
+      EXPECT_GT(cv::countNonZero(coverage[f] == 255), 20) << "frame " << f;
+      const cv::Vec3b main_rgb = color_rgb(spec.objects.front().color);
+      if (spec.objects.size() == 1) {
+        cv::Mat full = coverage[f] == 255;
+        std::vector<cv::Point> inside;
+        cv::findNonZero(full, inside);
+        for (const cv::Point& p : inside) ASSERT_EQ(frames[f].at<cv::Vec3b>(p), main_rgb);
+      }
+    }
+    // The same clip rendered without coverage is the same clip.
+    const auto plain = render_clip(spec, size, 7);
+    for (size_t f = 0; f < frames.size(); ++f) {
+      EXPECT_EQ(cv::norm(plain[f], frames[f], cv::NORM_INF), 0.0);
+    }
+  }
+}
+
 TEST(World, MotionsMoveScaleAndTurnTheObject) {
   const media::FrameSize size{80, 60};
   auto track = [&](Motion motion, Shape shape = Shape::Circle) {

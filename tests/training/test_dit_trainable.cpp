@@ -56,6 +56,26 @@ TEST(DiTTrainable, MatchesTheInferenceModelInFloat32) {
   }
 }
 
+// Timesteps shared by each latent frame's tokens are embedded once per frame; any other pattern
+// token by token. Both must give the reference's output.
+TEST(DiTTrainable, PerTokenTimestepsMatchTheInferenceModelInEveryPattern) {
+  const models::WanDiTConfig c = small_config(models::WanModelType::TI2V);
+  const models::WanDiT model = models::WanDiT::random(c, float32_cpu(), /*seed=*/4);
+  const NamedWeights w = trainable_copy(model.named_parameters());
+  at::manual_seed(2);
+  const at::Tensor x = at::randn({2, 4, 3, 4, 6});
+  const at::Tensor text = at::randn({2, 5, 12});
+  const int64_t per_frame = 2 * 3, tokens = 3 * per_frame;
+  const at::Tensor frames = at::tensor({0.0F, 500.0F, 500.0F, 0.0F, 0.0F, 900.0F}).view({2, 3});
+  for (const at::Tensor& t : {frames.repeat_interleave(per_frame, 1),
+                              at::rand({2, tokens}) * 1000.0, at::full({2, tokens}, 250.0F)}) {
+    const at::Tensor expected = model.forward_batch(x, t, model.embed_text({text[0], text[1]}));
+    at::NoGradGuard no_grad;
+    EXPECT_LT(relative_error(dit_forward(w, c, x, t, text, at::kFloat), expected), 1e-5)
+        << t[0].narrow(0, 0, 8);
+  }
+}
+
 TEST(DiTTrainable, GradientsReachEveryWeight) {
   const models::WanDiTConfig c = small_config(models::WanModelType::TI2V);
   const NamedWeights w =

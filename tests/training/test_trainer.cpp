@@ -98,6 +98,73 @@ TEST(Trainer, StagesResumeAndExportAModelThePipelineRuns) {
   EXPECT_EQ(frames[0].cols, size.width_px);
 }
 
+// A run started from an exported model holds exactly that model: exported again untrained it gives
+// the same weights; its DiT stage trains on from there; other architectures are refused.
+TEST(Trainer, ARunStartsFromAModelFolder) {
+  TempDir dir;
+  TrainConfig config = TrainConfig::smoke();
+  config.vae_steps = 2;
+  config.dit_steps = 2;
+  {
+    Trainer trainer = Trainer::create_or_resume(dir / "first", config);
+    trainer.train(TrainStage::VAE);
+    trainer.train(TrainStage::DiT);
+    trainer.export_model(dir / "model", identity());
+  }
+  TrainConfig next = config;
+  next.seed = 7;
+  next.dit_steps = 3;
+  Trainer trainer = Trainer::create_from_model(dir / "next", next, dir / "model");
+  EXPECT_EQ(trainer.steps_done(TrainStage::VAE), next.vae_steps);
+  EXPECT_EQ(trainer.steps_done(TrainStage::DiT), 0);
+  EXPECT_EQ(file_bytes(dir / "next" / "spiece.model"), file_bytes(dir / "model" / "spiece.model"));
+  const auto stats = nlohmann::json::parse(file_bytes(dir / "next" / "vae_stats.json"));
+  const auto manifest = models::ModelManifest::load(dir / "model");
+  EXPECT_EQ(stats.at("latent_mean").get<std::vector<double>>(), manifest.vae.latent_mean);
+  EXPECT_EQ(stats.at("latent_std").get<std::vector<double>>(), manifest.vae.latent_std);
+  EXPECT_GT(stats.at("reconstruction_psnr_db").get<double>(), 0.0);
+
+  trainer.export_model(dir / "again", identity());
+  for (const char* file : {"dit.safetensors", "umt5.safetensors", "vae.safetensors"}) {
+    const auto a = tensors::Checkpoint::open(dir / "model" / file);
+    const auto b = tensors::Checkpoint::open(dir / "again" / file);
+    ASSERT_EQ(a.names(), b.names()) << file;
+    for (const std::string& name : a.names()) {
+      EXPECT_TRUE(at::equal(a.load(name), b.load(name))) << file << ": " << name;
+    }
+  }
+
+  EXPECT_EQ(trainer.train(TrainStage::VAE), 0);  // already done: it came with the model
+  std::vector<TrainProgress> seen;
+  EXPECT_EQ(trainer.train(TrainStage::DiT, {}, [&](const TrainProgress& p) { seen.push_back(p); }),
+            3);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_TRUE(std::isfinite(seen.back().loss));
+  // The trained DiT moved away from the model's.
+  trainer.export_model(dir / "trained", identity());
+  const auto before = tensors::Checkpoint::open(dir / "model" / "dit.safetensors");
+  const auto after = tensors::Checkpoint::open(dir / "trained" / "dit.safetensors");
+  bool changed = false;
+  for (const std::string& name : before.names()) {
+    changed = changed || !at::equal(before.load(name), after.load(name));
+  }
+  EXPECT_TRUE(changed);
+
+  // Only into a new folder, and only from a model of the recipe's architecture.
+  EXPECT_THROW(Trainer::create_from_model(dir / "next", next, dir / "model"), Error);
+  TrainConfig wider = next;
+  wider.dit.dim = 48;
+  try {
+    Trainer::create_from_model(dir / "wider", wider, dir / "model");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::Format);
+    EXPECT_NE(std::string(e.what()).find("shape"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "wider" / "config.json"));
+  EXPECT_THROW(Trainer::create_from_model(dir / "none", next, dir / "missing"), Error);
+}
+
 TEST(Trainer, TheSameSeedTrainsTheSameWeights) {
   TempDir dir;
   TrainConfig config = TrainConfig::smoke();
@@ -165,6 +232,13 @@ TEST(TrainConfig, JsonRoundTripsAndValidates) {
   nlohmann::json j = c.to_json();
   j.erase("shift");
   EXPECT_THROW(TrainConfig::from_json(j), Error);
+  // Runs started before the object weighting existed trained without it.
+  j = c.to_json();
+  j.erase("object_loss_weight");
+  EXPECT_EQ(TrainConfig::from_json(j).object_loss_weight, 0.0);
+  bad = c;
+  bad.object_loss_weight = -1;
+  EXPECT_THROW(bad.validate(), Error);
 }
 
 // The rate is flat through the warm-up, halfway down the cosine at the middle of the rest, at the

@@ -85,8 +85,10 @@ struct ClipSpec {
 // Renders `frames` frames (CV_8UC3 RGB, `size`), anti-aliased, later objects drawn on top.
 // Deterministic: the same spec gives identical pixels. Grow/Shrink scale the object from 0.76x to
 // 1.24x of its size (or back), a 1.63x change. Error(InvalidArgument) for an empty spec, a size
-// below 16x16 or frames < 2.
-std::vector<cv::Mat> render_clip(const ClipSpec& spec, media::FrameSize size, int frames);
+// below 16x16 or frames < 2. With `coverage`, also fills it with one CV_8UC1 image per frame: the
+// objects' combined coverage (255 = fully covered), where the trainer weights its loss.
+std::vector<cv::Mat> render_clip(const ClipSpec& spec, media::FrameSize size, int frames,
+                                 std::vector<cv::Mat>* coverage = nullptr);
 
 enum class Split { Train, HeldOut };
 

@@ -43,6 +43,9 @@ class AdamW {
   // The EMA weights (the ones to ship); the weights themselves when the EMA is off.
   const NamedWeights& ema() const { return ema_.empty() ? weights_ : ema_; }
   int64_t step_count() const { return step_; }
+  // Sets the step count without training: for weights trained elsewhere (a stage imported from a
+  // model folder), so the stage reads as trained that far.
+  void set_step_count(int64_t steps) { step_ = steps; }
   const AdamWSettings& settings() const { return settings_; }
 
   // After loss.backward(): clips, applies one update with the scheduled learning rate (warm-up,

@@ -73,6 +73,11 @@ struct TrainConfig {
   double first_frame_prob = 0.25;  // condition on the first latent frame (i2v)
   double first_two_prob = 0.1;     // condition on the first two (window continuation)
   double last_frame_prob = 0.05;   // condition on the last latent frame (last-frame keyframes)
+  // The flow-matching loss on latent pixels the objects cover (their coverage pooled onto the
+  // latent grid and grown by one latent pixel) is weighted 1 + this: the objects are a small part
+  // of each frame, and their shape and motion would otherwise be learnt long after the
+  // backgrounds. 0 = every latent pixel alike.
+  double object_loss_weight = 0.0;
   int pool_clips = 1536;           // encoded clips kept per run, split over the buckets
   int pool_refresh = 1;            // new clips encoded per step
   AdamWSettings dit_optimizer;
@@ -119,6 +124,14 @@ class Trainer {
  public:
   static Trainer create_or_resume(const std::filesystem::path& run_dir, const TrainConfig& config);
   static Trainer resume(const std::filesystem::path& run_dir);
+  // Starts a new run from the weights of a model folder whose networks have the config's
+  // architecture (one this trainer exported, to train it further): its tokenizer, its VAE as a
+  // finished stage 1 with the model's latent normalisation, and its DiT and text encoder as the
+  // starting point of stage 2, which trains from step 0 with fresh optimiser moments.
+  // Error(InvalidArgument) if `run_dir` already holds a run; Error(Format) naming the first
+  // weight the model lacks, has in another shape, or has beyond the config's networks.
+  static Trainer create_from_model(const std::filesystem::path& run_dir, const TrainConfig& config,
+                                   const std::filesystem::path& model_dir);
 
   const TrainConfig& config() const { return config_; }
   const std::filesystem::path& run_dir() const { return run_dir_; }
