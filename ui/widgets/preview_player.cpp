@@ -203,12 +203,22 @@ class FrameView : public QWidget {
     image_ = image;
     update();
   }
+  // Shown while there is no frame, so an empty player says what it is for.
+  void setPlaceholder(const QString& text) {
+    placeholder_ = text;
+    update();
+  }
 
  protected:
   void paintEvent(QPaintEvent*) override {
     QPainter painter(this);
     painter.fillRect(rect(), Qt::black);
-    if (image_.isNull()) return;
+    if (image_.isNull()) {
+      painter.setPen(QColor(170, 170, 170));
+      painter.drawText(rect().adjusted(24, 12, -24, -12), Qt::AlignCenter | Qt::TextWordWrap,
+                       placeholder_);
+      return;
+    }
     QSize size = image_.size().scaled(this->size(), Qt::KeepAspectRatio);
     QRect target(QPoint(0, 0), size);
     target.moveCenter(rect().center());
@@ -218,6 +228,7 @@ class FrameView : public QWidget {
 
  private:
   QImage image_;
+  QString placeholder_;
 };
 
 PreviewPlayer::PreviewPlayer(QWidget* parent) : QWidget(parent) {
@@ -242,6 +253,10 @@ PreviewPlayer::PreviewPlayer(QWidget* parent) : QWidget(parent) {
   metadata_ = new QPlainTextEdit(this);
   metadata_->setReadOnly(true);
   metadata_->setMaximumHeight(120);
+  metadata_->setPlaceholderText(
+      tr("The clip's size, frame rate, model, seed, prompts and provenance appear here."));
+  view_->setPlaceholder(tr("No clip open.\nRender the storyboard (Ctrl+R) to watch it here, or "
+                           "open a render from the gallery's Recent page."));
 
   auto* controls = new QHBoxLayout;
   controls->addWidget(backButton_);
