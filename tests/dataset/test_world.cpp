@@ -314,6 +314,37 @@ TEST(World, CaptionsVaryAndNameTheColourAndTheShape) {
   }
 }
 
+// The evaluation prompts' phrasing (canonical_caption) is among the training captions' phrasings,
+// so an evaluation measures what the model learnt of the world, not of an unseen word order.
+TEST(World, TrainingCaptionsIncludeTheCanonicalPhrasing) {
+  const auto canonical_parts = [](const ClipSpec& spec) {
+    const std::string text = canonical_caption(spec);
+    const size_t on = text.rfind(" on ");
+    const std::string subject = text.substr(0, on);
+    // "a small red square moving left" -> "moving left"
+    size_t word = 0;
+    for (int i = 0; i < 4; ++i) word = subject.find(' ', word) + 1;
+    return std::pair<std::string, std::string>(subject.substr(word), text.substr(on + 1));
+  };
+  for (int m = 0; m < kMotionCount; ++m) {
+    for (int b = 0; b < kBackgroundCount; ++b) {
+      const ClipSpec spec = one(static_cast<Background>(b),
+                                object(Shape::Square, ObjectColor::Red, Size::Small,
+                                       static_cast<Motion>(m)));
+      const auto [motion_text, background_text] = canonical_parts(spec);
+      bool motion_seen = false, background_seen = false;
+      for (uint64_t seed = 0; seed < 400 && !(motion_seen && background_seen); ++seed) {
+        std::mt19937_64 rng(seed);
+        const std::string l = lower(caption(spec, rng));
+        motion_seen = motion_seen || l.find(motion_text) != std::string::npos;
+        background_seen = background_seen || l.find(background_text) != std::string::npos;
+      }
+      EXPECT_TRUE(motion_seen) << motion_text;
+      EXPECT_TRUE(background_seen) << background_text;
+    }
+  }
+}
+
 TEST(World, TwoObjectCaptionsNameBoth) {
   ClipSpec spec =
       one(Background::Night, object(Shape::Star, ObjectColor::Yellow, Size::Big, Motion::Spin));
