@@ -26,8 +26,9 @@ const char* const kEvalUsage = R"(Usage: reelforge eval MODEL [options]
 Measures a model on the procedural world's held-out attribute combinations (never seen in
 training): it generates clips from canonical captions ("a small red circle moving left on a blue
 sky") at the model's native sizes, reads each clip back with the world's scorer and
-prints, per attribute, how often it came out as prompted. Models that condition on images are
-also given the world's first frame (image-to-video). The exit code is 0 whatever the scores.
+prints, per attribute, how often it came out as prompted and what the wrong ones were read as
+("star -> square 11"). Models that condition on images are also given the world's first frame
+(image-to-video). The exit code is 0 whatever the scores.
 
   MODEL                an installed model name or a model folder
   --clips N            text-to-video clips (default 48)

@@ -2,7 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -265,6 +267,70 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
   return report;
 }
 
+namespace {
+
+// The class name of attribute `a` in a spec (its main object) and in a reading; nullptr for
+// stability, which has no classes.
+const char* expected_class(const dataset::ClipSpec& spec, Attribute a) {
+  const dataset::ObjectSpec& o = spec.objects.front();
+  switch (a) {
+    case Attribute::Background:
+      return dataset::to_string(spec.background);
+    case Attribute::Color:
+      return dataset::to_string(o.color);
+    case Attribute::Shape:
+      return dataset::to_string(o.shape);
+    case Attribute::Size:
+      return dataset::to_string(o.size);
+    case Attribute::Motion:
+      return dataset::to_string(o.motion);
+    case Attribute::Stability:
+      break;
+  }
+  return nullptr;
+}
+
+const char* read_class(const dataset::ClipReading& r, Attribute a) {
+  if (!r.found) return "nothing";
+  switch (a) {
+    case Attribute::Background:
+      return dataset::to_string(r.background);
+    case Attribute::Color:
+      return dataset::to_string(r.color);
+    case Attribute::Shape:
+      return dataset::to_string(r.shape);
+    case Attribute::Size:
+      return dataset::to_string(r.size);
+    case Attribute::Motion:
+      return dataset::to_string(r.motion);
+    case Attribute::Stability:
+      break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<Misreading> misreadings(const EvalReport& report) {
+  std::vector<Misreading> out;
+  for (Attribute a : all_attributes()) {
+    if (a == Attribute::Stability) continue;
+    std::map<std::pair<std::string, std::string>, int> counts;
+    for (const EvalClip& c : report.clips) {
+      if (c.mode != EvalMode::TextToVideo || c.check[a]) continue;
+      ++counts[{expected_class(c.expected, a), read_class(c.read, a)}];
+    }
+    const size_t first = out.size();
+    for (const auto& [classes, count] : counts) {
+      out.push_back({a, classes.first, classes.second, count});
+    }
+    // std::map already orders by name; a stable sort keeps that order among equal counts.
+    std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                     [](const Misreading& x, const Misreading& y) { return x.count > y.count; });
+  }
+  return out;
+}
+
 std::string format_report(const EvalReport& report) {
   std::string out;
   char line[160];
@@ -288,6 +354,20 @@ std::string format_report(const EvalReport& report) {
   out += line;
   for (Attribute a : all_attributes()) row(to_string(a), report.attribute(a), kAttributeGoal);
   row("all correct", report.all_correct, kAllCorrectGoal);
+  const std::vector<Misreading> wrong = misreadings(report);
+  if (!wrong.empty()) {
+    out += "\nmisread as (asked -> read, clips):\n";
+    for (size_t i = 0; i < wrong.size();) {
+      std::string text = std::string("  ") + to_string(wrong[i].attribute) + ":";
+      text.resize(std::max<size_t>(text.size() + 1, 15), ' ');
+      const Attribute a = wrong[i].attribute;
+      for (bool first = true; i < wrong.size() && wrong[i].attribute == a; ++i, first = false) {
+        text += (first ? "" : ", ") + wrong[i].expected + " -> " + wrong[i].read + " " +
+                std::to_string(wrong[i].count);
+      }
+      out += text + "\n";
+    }
+  }
   if (report.keyframe_kept.total > 0) {
     std::snprintf(line, sizeof line,
                   "\nimage-to-video (%d clips): keyframe kept %d/%d (%s), moves as prompted "
@@ -331,7 +411,15 @@ nlohmann::json to_json(const EvalReport& report) {
     }
     clips.push_back(std::move(j));
   }
+  nlohmann::json wrong = nlohmann::json::array();
+  for (const Misreading& m : misreadings(report)) {
+    wrong.push_back({{"attribute", to_string(m.attribute)},
+                     {"expected", m.expected},
+                     {"read", m.read},
+                     {"count", m.count}});
+  }
   return {{"model", report.model},
+          {"misreadings", std::move(wrong)},
           {"steps", report.steps},
           {"guidance", report.guidance},
           {"seed", report.seed},

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <set>
@@ -115,6 +116,75 @@ TEST(Evaluation, AMismatchedAttributeIsTheOnlyOneWrong) {
   const AttributeCheck none = score_reading(spec, nothing);
   for (Attribute a : all_attributes()) EXPECT_FALSE(none[a]) << to_string(a);
   EXPECT_THROW(score_reading(dataset::ClipSpec{}, r), Error);
+}
+
+TEST(Evaluation, MisreadingsCountWhatEachWrongClipWasReadAs) {
+  const std::vector<dataset::ClipSpec> specs = held_out_single_object_specs(3, 9);
+  EvalReport report;
+  auto add = [&](EvalMode mode, const dataset::ClipSpec& spec, const dataset::ClipReading& read) {
+    EvalClip clip;
+    clip.mode = mode;
+    clip.expected = spec;
+    clip.read = read;
+    clip.check = score_reading(spec, read);
+    report.clips.push_back(clip);
+  };
+  // A reading that sees the spec exactly, except for the shape.
+  auto read_as = [](const dataset::ClipSpec& spec, dataset::Shape shape) {
+    dataset::ClipReading r;
+    r.found = true;
+    r.stability = 1.0;
+    r.background = spec.background;
+    r.color = spec.objects[0].color;
+    r.shape = shape;
+    r.size = spec.objects[0].size;
+    r.motion = spec.objects[0].motion;
+    return r;
+  };
+  dataset::ClipSpec star = specs[0];
+  star.objects[0].shape = dataset::Shape::Star;
+  dataset::ClipSpec circle = specs[1];
+  circle.objects[0].shape = dataset::Shape::Circle;
+  // Two stars and a circle read as squares, a star read right; one clip with no object at all.
+  add(EvalMode::TextToVideo, star, read_as(star, dataset::Shape::Square));
+  add(EvalMode::TextToVideo, circle, read_as(circle, dataset::Shape::Square));
+  add(EvalMode::TextToVideo, star, read_as(star, dataset::Shape::Square));
+  add(EvalMode::TextToVideo, star, read_as(star, dataset::Shape::Star));
+  dataset::ClipSpec triangle = specs[2];
+  triangle.objects[0].shape = dataset::Shape::Triangle;
+  dataset::ClipReading nothing;
+  nothing.found = false;
+  add(EvalMode::TextToVideo, triangle, nothing);
+  // Image-to-video clips are not part of the held-out text-to-video figures.
+  add(EvalMode::ImageToVideo, star, read_as(star, dataset::Shape::Ring));
+
+  const std::vector<Misreading> wrong = misreadings(report);
+  std::vector<Misreading> shape;
+  std::copy_if(wrong.begin(), wrong.end(), std::back_inserter(shape),
+               [](const Misreading& m) { return m.attribute == Attribute::Shape; });
+  ASSERT_EQ(shape.size(), 3U);
+  EXPECT_EQ(shape[0].expected, "star");
+  EXPECT_EQ(shape[0].read, "square");
+  EXPECT_EQ(shape[0].count, 2);
+  EXPECT_EQ(shape[1].expected, "circle");
+  EXPECT_EQ(shape[1].count, 1);
+  EXPECT_EQ(shape[2].expected, "triangle");
+  EXPECT_EQ(shape[2].read, "nothing");
+  // The missing object is misread once on every attribute with classes, and stability is not one.
+  for (Attribute a : all_attributes()) {
+    const auto n = std::count_if(wrong.begin(), wrong.end(),
+                                 [&](const Misreading& m) { return m.attribute == a; });
+    EXPECT_EQ(n, a == Attribute::Shape ? 3 : a == Attribute::Stability ? 0 : 1) << to_string(a);
+  }
+  for (size_t i = 1; i < wrong.size(); ++i) {
+    EXPECT_LE(static_cast<int>(wrong[i - 1].attribute), static_cast<int>(wrong[i].attribute));
+  }
+
+  const std::string table = format_report(report);
+  EXPECT_NE(table.find("star -> square 2, circle -> square 1"), std::string::npos) << table;
+  const nlohmann::json j = to_json(report);
+  ASSERT_EQ(j.at("misreadings").size(), wrong.size());
+  EXPECT_EQ(j.at("misreadings")[0].at("attribute"), to_string(wrong[0].attribute));
 }
 
 TEST(Evaluation, EndToEndOnATinyTI2VModel) {

@@ -123,7 +123,20 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
                           const CancellationToken* cancel = nullptr,
                           const EvalClipCallback& on_clip = {});
 
-// A table: attribute, correct/total, %, goal and met / not met; then the i2v figures.
+// How often the text-to-video clips of a report were read as something else than asked, per
+// attribute (stability excluded: it is a threshold, not a class): "star" read as "square" 11
+// times. A clip whose object was not found counts once per attribute as read "nothing". Sorted
+// by attribute (all_attributes() order), then most frequent first, then by name.
+struct Misreading {
+  Attribute attribute = Attribute::Shape;
+  std::string expected;
+  std::string read;
+  int count = 0;
+};
+std::vector<Misreading> misreadings(const EvalReport& report);
+
+// A table: attribute, correct/total, %, goal and met / not met; the misreadings, attribute by
+// attribute; then the i2v figures.
 std::string format_report(const EvalReport& report);
 nlohmann::json to_json(const EvalReport& report);
 
