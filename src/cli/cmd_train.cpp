@@ -31,6 +31,9 @@ targets may change between pieces.
   --vae-steps N        the VAE stage's target (default from the recipe)
   --dit-steps N        the DiT stage's target (default from the recipe)
   --seed N             the run's seed (new runs only; default 1)
+  --object-loss-weight W
+                       new runs only: how much more the DiT's flow-matching loss counts on the
+                       objects' latent pixels (1 + W times; the builtin recipe's is 4, 0 = plain)
   --from-model DIR     start a new run from a model folder of the recipe's architecture (e.g.
                        models/builtin, to train it further): its tokenizer and VAE as they are,
                        its DiT and text encoder as stage dit's starting point
@@ -86,6 +89,7 @@ int run_train(Args& args) {
   const auto vae_steps = args.integer("--vae-steps", 1, std::numeric_limits<int>::max());
   const auto dit_steps = args.integer("--dit-steps", 1, std::numeric_limits<int>::max());
   const auto seed = args.integer("--seed", 0, std::numeric_limits<long long>::max());
+  const auto object_loss_weight = args.number("--object-loss-weight", 0, 1000);
   const auto export_dir = args.option("--export");
   const auto from_model = args.option("--from-model");
   const std::string name = args.option("--name").value_or("builtin");
@@ -109,6 +113,16 @@ int run_train(Args& args) {
                   "--seed: the run was started with seed " + std::to_string(config.seed), *run);
     }
     config.seed = uint64_t(*seed);
+  }
+  if (object_loss_weight) {
+    if (exists && config.object_loss_weight != *object_loss_weight) {
+      char weight[32];
+      std::snprintf(weight, sizeof weight, "%g", config.object_loss_weight);
+      throw Error(ErrorCategory::InvalidArgument,
+                  std::string("--object-loss-weight: the run was started with weight ") + weight,
+                  *run);
+    }
+    config.object_loss_weight = *object_loss_weight;
   }
   const ComputeDType requested = requested_compute_dtype();
   if (requested != ComputeDType::Auto) config.dtype = requested;

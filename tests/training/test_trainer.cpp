@@ -304,9 +304,19 @@ namespace {
 TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   testing::TempDir dir;
   const std::string run = (dir / "run").string(), model = (dir / "model").string();
-  auto r = testing::run_cli({"train", "--run", run, "--recipe", "smoke", "--steps", "2"});
+  auto r = testing::run_cli({"train", "--run", run, "--recipe", "smoke", "--steps", "2",
+                             "--object-loss-weight", "2.5"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("vae: 2 steps now, 2 of"), std::string::npos) << r.out;
+  EXPECT_EQ(Trainer::resume(run).config().object_loss_weight, 2.5);
+  // A run keeps its recipe: another weight is refused, the same one is not.
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--object-loss-weight", "1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--object-loss-weight: the run was started with weight 2.5"),
+            std::string::npos)
+      << r.err;
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--object-loss-weight", "2.5"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   r = testing::run_cli({"train", "--run", run, "--export", model});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("exported the model"), std::string::npos) << r.out;
