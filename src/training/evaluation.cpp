@@ -269,27 +269,8 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
 
 namespace {
 
-// The class name of attribute `a` in a spec (its main object) and in a reading; nullptr for
+// The class name of attribute `a` in a reading ("nothing" when no object was found); nullptr for
 // stability, which has no classes.
-const char* expected_class(const dataset::ClipSpec& spec, Attribute a) {
-  const dataset::ObjectSpec& o = spec.objects.front();
-  switch (a) {
-    case Attribute::Background:
-      return dataset::to_string(spec.background);
-    case Attribute::Color:
-      return dataset::to_string(o.color);
-    case Attribute::Shape:
-      return dataset::to_string(o.shape);
-    case Attribute::Size:
-      return dataset::to_string(o.size);
-    case Attribute::Motion:
-      return dataset::to_string(o.motion);
-    case Attribute::Stability:
-      break;
-  }
-  return nullptr;
-}
-
 const char* read_class(const dataset::ClipReading& r, Attribute a) {
   if (!r.found) return "nothing";
   switch (a) {
@@ -309,6 +290,19 @@ const char* read_class(const dataset::ClipReading& r, Attribute a) {
   return nullptr;
 }
 
+// What a reader that sees `spec` exactly would read: its background and main object.
+dataset::ClipReading as_read(const dataset::ClipSpec& spec) {
+  const dataset::ObjectSpec& o = spec.objects.front();
+  dataset::ClipReading r;
+  r.found = true;
+  r.background = spec.background;
+  r.color = o.color;
+  r.shape = o.shape;
+  r.size = o.size;
+  r.motion = o.motion;
+  return r;
+}
+
 }  // namespace
 
 std::vector<Misreading> misreadings(const EvalReport& report) {
@@ -318,7 +312,7 @@ std::vector<Misreading> misreadings(const EvalReport& report) {
     std::map<std::pair<std::string, std::string>, int> counts;
     for (const EvalClip& c : report.clips) {
       if (c.mode != EvalMode::TextToVideo || c.check[a]) continue;
-      ++counts[{expected_class(c.expected, a), read_class(c.read, a)}];
+      ++counts[{read_class(as_read(c.expected), a), read_class(c.read, a)}];
     }
     const size_t first = out.size();
     for (const auto& [classes, count] : counts) {
