@@ -37,7 +37,10 @@ prints, per attribute, how often it came out as prompted and what the wrong ones
   --steps N            sampling steps (default: the model's)
   --guidance G         guidance scale (default: the model's)
   --json FILE          also write the report, every clip included, as JSON
-  --save-clips DIR     write each generated clip as an mp4 named after its prompt)";
+  --save-clips DIR     write each generated clip as an mp4 named after its prompt
+  --vae-round-trip     score the world's own renders of the same prompts after the model's VAE
+                       (encode, decode) instead of generating: the ceiling the VAE sets on
+                       every figure; no sampling, so it takes seconds)";
 
 namespace {
 
@@ -83,6 +86,7 @@ int run_eval(Args& args) {
   }
   if (auto n = args.integer("--steps", 1, 1000)) options.steps = static_cast<int>(*n);
   if (auto g = args.number("--guidance", 0, 100)) options.guidance = *g;
+  options.vae_round_trip = args.flag("--vae-round-trip");
   const auto json_path = args.option("--json");
   const auto clips_dir = args.option("--save-clips");
   const std::string model = args.positional("MODEL");

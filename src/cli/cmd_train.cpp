@@ -18,18 +18,20 @@ namespace reelforge::cli {
 const char* const kTrainUsage = R"(Usage: reelforge train --run DIR [options]
 
 Trains ReelForge's built-in model from scratch on its procedural world (docs/builtin-model.md):
-stage "vae" (a Wan 2.1-style VAE) and then stage "dit" (the DiT and its umT5-style text encoder,
-flow matching). Everything lives in the run folder: stop at any time (Ctrl-C checkpoints) and run
+stage "vae" (a Wan 2.1-style VAE), then stage "dit" (the DiT and its umT5-style text encoder,
+flow matching), then, when it has steps, stage "decoder" (the VAE's decoder trained further with
+its encoder frozen, so the DiT's latents stay valid). Everything lives in the run folder: stop at any time (Ctrl-C checkpoints) and run
 the same command again to continue. A run keeps the recipe it was started with; only the step
 targets may change between pieces.
 
   --run DIR            the run folder (created on first use)
   --recipe R           builtin (default) or smoke (a toy model in seconds, for tests)
-  --stage S            vae, dit or all (default all: the VAE to its target, then the DiT)
+  --stage S            vae, dit, decoder or all (default all: each stage to its target in turn)
   --steps N            at most N steps in this call
   --minutes M          at most M minutes in this call (checkpoints before leaving)
   --vae-steps N        the VAE stage's target (default from the recipe)
   --dit-steps N        the DiT stage's target (default from the recipe)
+  --decoder-steps N    the decoder stage's target (default from the recipe; 0 = no stage)
   --seed N             the run's seed (new runs only; default 1)
   --object-loss-weight W
                        new runs only: how much more the DiT's flow-matching loss counts on the
@@ -88,6 +90,7 @@ int run_train(Args& args) {
   const auto minutes = args.option("--minutes");
   const auto vae_steps = args.integer("--vae-steps", 1, std::numeric_limits<int>::max());
   const auto dit_steps = args.integer("--dit-steps", 1, std::numeric_limits<int>::max());
+  const auto decoder_steps = args.integer("--decoder-steps", 0, std::numeric_limits<int>::max());
   const auto seed = args.integer("--seed", 0, std::numeric_limits<long long>::max());
   const auto object_loss_weight = args.number("--object-loss-weight", 0, 1000);
   const auto export_dir = args.option("--export");
@@ -128,10 +131,11 @@ int run_train(Args& args) {
   if (requested != ComputeDType::Auto) config.dtype = requested;
   if (vae_steps) config.vae_steps = *vae_steps;
   if (dit_steps) config.dit_steps = *dit_steps;
+  if (decoder_steps) config.decoder_steps = *decoder_steps;
 
   std::vector<training::TrainStage> stages;
   if (stage == "all") {
-    stages = {training::TrainStage::VAE, training::TrainStage::DiT};
+    stages = {training::TrainStage::VAE, training::TrainStage::DiT, training::TrainStage::Decoder};
   } else {
     stages = {training::parse_train_stage(stage)};
   }
@@ -155,10 +159,7 @@ int run_train(Args& args) {
                  : training::Trainer::create_or_resume(*run, config);
   const auto started = std::chrono::steady_clock::now();
   for (const training::TrainStage s : stages) {
-    if (trainer.steps_done(s) >=
-        (s == training::TrainStage::VAE ? config.vae_steps : config.dit_steps)) {
-      continue;
-    }
+    if (trainer.steps_done(s) >= config.steps_target(s)) continue;
     training::TrainLimits piece = limits;
     if (limits.max_seconds >= 0) {
       piece.max_seconds =
@@ -177,11 +178,9 @@ int run_train(Args& args) {
     }
     std::printf("%s: %lld steps now, %lld of %lld done\n", training::to_string(s),
                 static_cast<long long>(done), static_cast<long long>(trainer.steps_done(s)),
-                static_cast<long long>(s == training::TrainStage::VAE ? config.vae_steps
-                                                                      : config.dit_steps));
+                static_cast<long long>(config.steps_target(s)));
     if (limits.max_steps >= 0) limits.max_steps = std::max<int64_t>(0, limits.max_steps - done);
-    if (trainer.steps_done(s) <
-        (s == training::TrainStage::VAE ? config.vae_steps : config.dit_steps)) {
+    if (trainer.steps_done(s) < config.steps_target(s)) {
       break;  // the limits ran out inside this stage
     }
   }

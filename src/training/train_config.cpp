@@ -109,6 +109,11 @@ TrainConfig TrainConfig::builtin() {
   c.dit_optimizer.warmup_steps = 300;
   c.dit_optimizer.final_lr_fraction = 0.1;
   c.object_loss_weight = 4.0;
+  c.decoder_optimizer.learning_rate = 5e-4;
+  c.decoder_optimizer.weight_decay = 0.0;
+  c.decoder_optimizer.ema_decay = 0.998;
+  c.decoder_optimizer.warmup_steps = 100;
+  c.decoder_optimizer.final_lr_fraction = 0.1;
   return c;
 }
 
@@ -142,7 +147,9 @@ TrainConfig TrainConfig::smoke() {
   c.pool_clips = 8;
   c.pool_refresh = 1;
   c.checkpoint_every = 2;
+  c.decoder_steps = 2;
   c.vae_optimizer.warmup_steps = c.dit_optimizer.warmup_steps = 1;
+  c.decoder_optimizer.warmup_steps = 1;
   return c;
 }
 
@@ -190,7 +197,10 @@ void TrainConfig::validate() const {
   }
   if (shift <= 0) throw invalid("shift must be > 0");
   if (!(object_loss_weight >= 0)) throw invalid("object_loss_weight must be >= 0");
-  for (const AdamWSettings* o : {&vae_optimizer, &dit_optimizer}) {
+  if (vae_steps < 0 || dit_steps < 0 || decoder_steps < 0) {
+    throw invalid("step targets must be >= 0");
+  }
+  for (const AdamWSettings* o : {&vae_optimizer, &dit_optimizer, &decoder_optimizer}) {
     if (!(o->learning_rate > 0) || !(o->final_lr_fraction > 0) || o->final_lr_fraction > 1) {
       throw invalid("learning rates must be > 0 and final_lr_fraction in (0, 1]");
     }
@@ -251,6 +261,8 @@ json TrainConfig::to_json() const {
       {"first_two_prob", first_two_prob},
       {"last_frame_prob", last_frame_prob},
       {"object_loss_weight", object_loss_weight},
+      {"decoder_steps", decoder_steps},
+      {"decoder_optimizer", optimizer_json(decoder_optimizer)},
       {"pool_clips", pool_clips},
       {"pool_refresh", pool_refresh},
       {"dit_optimizer", optimizer_json(dit_optimizer)},
@@ -323,18 +335,46 @@ TrainConfig TrainConfig::from_json(const json& j) {
   c.pool_clips = field<int>(j, "", "pool_clips");
   c.pool_refresh = field<int>(j, "", "pool_refresh");
   c.dit_optimizer = optimizer_from(field<json>(j, "", "dit_optimizer"), "dit_optimizer.");
+  // Runs started before the decoder stage existed have none; raising decoder_steps gives them
+  // one with the recipe's settings.
+  c.decoder_steps = j.contains("decoder_steps") ? field<int64_t>(j, "", "decoder_steps") : 0;
+  c.decoder_optimizer = j.contains("decoder_optimizer")
+                            ? optimizer_from(field<json>(j, "", "decoder_optimizer"),
+                                             "decoder_optimizer.")
+                            : builtin().decoder_optimizer;
   c.checkpoint_every = field<int64_t>(j, "", "checkpoint_every");
   return c;
 }
 
+int64_t TrainConfig::steps_target(TrainStage stage) const {
+  switch (stage) {
+    case TrainStage::VAE:
+      return vae_steps;
+    case TrainStage::DiT:
+      return dit_steps;
+    case TrainStage::Decoder:
+      return decoder_steps;
+  }
+  return 0;
+}
+
 const char* to_string(TrainStage stage) {
-  return stage == TrainStage::VAE ? "vae" : "dit";
+  switch (stage) {
+    case TrainStage::VAE:
+      return "vae";
+    case TrainStage::DiT:
+      return "dit";
+    case TrainStage::Decoder:
+      return "decoder";
+  }
+  return "?";
 }
 
 TrainStage parse_train_stage(const std::string& name) {
   if (name == "vae") return TrainStage::VAE;
   if (name == "dit") return TrainStage::DiT;
-  throw invalid("unknown training stage '" + name + "'; valid: vae, dit");
+  if (name == "decoder") return TrainStage::Decoder;
+  throw invalid("unknown training stage '" + name + "'; valid: vae, dit, decoder");
 }
 
 }  // namespace reelforge::training

@@ -1,4 +1,4 @@
-// The two training stages, the clip pool and export. See trainer.hpp for the method.
+// The training stages, the clip pool and export. See trainer.hpp for the method.
 
 #include "reelforge/training/trainer.hpp"
 
@@ -39,6 +39,7 @@ constexpr char kConfigFile[] = "config.json";
 constexpr char kTokenizerFile[] = "spiece.model";
 constexpr char kVAECheckpoint[] = "vae_state.safetensors";
 constexpr char kDiTCheckpoint[] = "dit_state.safetensors";
+constexpr char kDecoderCheckpoint[] = "decoder_state.safetensors";
 constexpr char kVAEStatsFile[] = "vae_stats.json";
 constexpr char kLossLog[] = "loss.tsv";
 constexpr char kDiTPrefix[] = "dit/";
@@ -48,6 +49,33 @@ Error invalid(const std::string& message, const fs::path& where = {}) {
   return Error(ErrorCategory::InvalidArgument, message, where.string());
 }
 
+const char* checkpoint_file(TrainStage stage) {
+  switch (stage) {
+    case TrainStage::VAE:
+      return kVAECheckpoint;
+    case TrainStage::DiT:
+      return kDiTCheckpoint;
+    case TrainStage::Decoder:
+      return kDecoderCheckpoint;
+  }
+  return kVAECheckpoint;
+}
+
+// The VAE weights the decoder stage trains: the decoder and conv2, which maps latents into it.
+// The encoder and conv1 (its head to mu / log-variance) define the latent space and stay frozen.
+bool is_decoder_weight(const std::string& name) {
+  return name.rfind("decoder.", 0) == 0 || name.rfind("conv2.", 0) == 0;
+}
+
+// Trainable copies of the decoder side of VAE weights.
+NamedWeights decoder_part(const NamedWeights& vae) {
+  NamedWeights decoder;
+  for (const auto& [name, w] : vae) {
+    if (is_decoder_weight(name)) decoder.emplace(name, w.detach().clone().requires_grad_(true));
+  }
+  return decoder;
+}
+
 at::ScalarType torch_dtype(ComputeDType dtype) {
   return dtype == ComputeDType::Float32 ? at::kFloat : at::kBFloat16;
 }
@@ -55,6 +83,12 @@ at::ScalarType torch_dtype(ComputeDType dtype) {
 // Every random draw of step `step` of a stage comes from here, so a resumed run draws what the
 // uninterrupted run would have drawn.
 std::mt19937_64 step_rng(uint64_t seed, TrainStage stage, int64_t step, uint64_t stream = 0) {
+  // The decoder stage came later: its own seed keeps its draws apart from the VAE stage's without
+  // changing what the first two stages draw.
+  if (stage == TrainStage::Decoder) {
+    seed = splitmix64(seed ^ 0x6465636f646572ULL);
+    stage = TrainStage::VAE;
+  }
   return std::mt19937_64(
       splitmix64(seed ^ splitmix64(uint64_t(step) * 4 + uint64_t(stage) * 2 + stream * 7919)));
 }
@@ -386,7 +420,7 @@ Trainer Trainer::create_or_resume(const fs::path& run_dir, const TrainConfig& co
     // Step targets and the checkpoint interval may change between pieces (to train longer);
     // anything else would change what earlier steps meant.
     json before = existing.config().to_json(), after = config.to_json();
-    for (const char* key : {"vae_steps", "dit_steps", "checkpoint_every"}) {
+    for (const char* key : {"vae_steps", "dit_steps", "decoder_steps", "checkpoint_every"}) {
       before.erase(key);
       after.erase(key);
     }
@@ -486,7 +520,7 @@ Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& c
 }
 
 int64_t Trainer::steps_done(TrainStage stage) const {
-  const fs::path file = run_dir_ / (stage == TrainStage::VAE ? kVAECheckpoint : kDiTCheckpoint);
+  const fs::path file = run_dir_ / checkpoint_file(stage);
   if (!fs::exists(file)) return 0;
   const auto& meta = tensors::Checkpoint::open(file).metadata();
   const auto it = meta.find("step");
@@ -502,8 +536,9 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
   const TrainConfig& c = config_;
   const at::ScalarType dt = torch_dtype(c.dtype);
   const bool is_vae = stage == TrainStage::VAE;
-  const fs::path checkpoint = run_dir_ / (is_vae ? kVAECheckpoint : kDiTCheckpoint);
-  const int64_t target = is_vae ? c.vae_steps : c.dit_steps;
+  const bool is_dit = stage == TrainStage::DiT;
+  const fs::path checkpoint = run_dir_ / checkpoint_file(stage);
+  const int64_t target = c.steps_target(stage);
   const auto started = Clock::now();
   const auto buckets = bucket_list(c);
   std::optional<ScopedBLASThreads> blas_threads;
@@ -512,13 +547,14 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
   // The frozen VAE and the tokenizer for the DiT stage.
   std::optional<models::WanVAE> vae;
   std::optional<models::T5Tokenizer> tokenizer;
-  if (!is_vae) {
-    if (steps_done(TrainStage::VAE) < c.vae_steps) {
-      throw invalid("the DiT stage needs the VAE stage finished first (" +
-                        std::to_string(steps_done(TrainStage::VAE)) + " of " +
-                        std::to_string(c.vae_steps) + " steps done)",
-                    run_dir_);
-    }
+  if (!is_vae && steps_done(TrainStage::VAE) < c.vae_steps) {
+    throw invalid(std::string("the ") + (is_dit ? "DiT" : "decoder") +
+                      " stage needs the VAE stage finished first (" +
+                      std::to_string(steps_done(TrainStage::VAE)) + " of " +
+                      std::to_string(c.vae_steps) + " steps done)",
+                  run_dir_);
+  }
+  if (is_dit) {
     AdamW vae_state(fresh_vae_weights(c), c.vae_optimizer);
     vae_state.load(run_dir_ / kVAECheckpoint);
     const fs::path stats_file = run_dir_ / kVAEStatsFile;
@@ -532,14 +568,27 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
     tokenizer.emplace(models::T5Tokenizer::load(run_dir_ / kTokenizerFile, token_options));
   }
 
-  AdamW optimizer(is_vae ? fresh_vae_weights(c) : fresh_dit_and_text_weights(c),
-                  is_vae ? c.vae_optimizer : c.dit_optimizer);
+  // The decoder stage: the VAE's EMA split into the frozen encoder side and the decoder to train.
+  NamedWeights frozen_encoder;
+  const auto initial_weights = [&]() -> NamedWeights {
+    if (is_vae) return fresh_vae_weights(c);
+    if (is_dit) return fresh_dit_and_text_weights(c);
+    AdamW vae_state(fresh_vae_weights(c), c.vae_optimizer);
+    vae_state.load(run_dir_ / kVAECheckpoint);
+    for (const auto& [name, w] : vae_state.ema()) {
+      if (!is_decoder_weight(name)) frozen_encoder.emplace(name, w.detach());
+    }
+    return decoder_part(vae_state.ema());
+  };
+  AdamW optimizer(initial_weights(), is_vae   ? c.vae_optimizer
+                                     : is_dit ? c.dit_optimizer
+                                              : c.decoder_optimizer);
   if (fs::exists(checkpoint)) optimizer.load(checkpoint);
   const NamedWeights dit_w = with_prefix(optimizer.weights(), kDiTPrefix);
   const NamedWeights text_w = with_prefix(optimizer.weights(), kTextPrefix);
 
   std::optional<ClipPool> pool;
-  if (!is_vae) {
+  if (is_dit) {
     pool.emplace(c, *vae);
     std::mt19937_64 rng = step_rng(c.seed, stage, optimizer.step_count(), 1);
     for (size_t b = 0; b < pool->buckets(); ++b) {
@@ -579,8 +628,8 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
     at::manual_seed(int64_t(splitmix64(c.seed + uint64_t(step)) >> 1));
 
     at::Tensor loss;
-    if (is_vae) {
-      const bool whole = c.vae_long_from_step >= 0 && step >= c.vae_long_from_step;
+    if (!is_dit) {
+      const bool whole = !is_vae || (c.vae_long_from_step >= 0 && step >= c.vae_long_from_step);
       const int frames = whole ? c.frame_count : c.vae_frames;
       std::vector<at::Tensor> clips;
       for (int i = 0; i < (whole ? c.vae_long_batch : c.vae_batch); ++i) {
@@ -589,7 +638,13 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
                                      c.frame_count, first, frames));
       }
       const at::Tensor video = at::cat(clips, 0);
-      const at::Tensor mu = vae_encode_moments(optimizer.weights(), c.vae, video, dt).first;
+      at::Tensor mu;
+      if (is_vae) {
+        mu = vae_encode_moments(optimizer.weights(), c.vae, video, dt).first;
+      } else {
+        at::NoGradGuard frozen;
+        mu = vae_encode_moments(frozen_encoder, c.vae, video, dt).first;
+      }
       const at::Tensor recon = vae_decode(optimizer.weights(), c.vae, mu, dt);
       const at::Tensor contrast =
           (video - at::avg_pool3d(video, {1, 7, 7}, {1, 1, 1}, {0, 3, 3}, false, false))
@@ -597,8 +652,8 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
               .mean(1, /*keepdim=*/true);
       const at::Tensor weight = (contrast * c.vae_edge_weight + 1.0).detach();
       const at::Tensor error = recon - video;
-      loss = (error.abs() * weight).mean() + (error.pow(2) * weight).mean() +
-             mu.pow(2).mean() * c.vae_latent_penalty;
+      loss = (error.abs() * weight).mean() + (error.pow(2) * weight).mean();
+      if (is_vae) loss = loss + mu.pow(2).mean() * c.vae_latent_penalty;
     } else {
       const auto& entries = pool->entries(b);
       std::vector<at::Tensor> latents, object_masks;
@@ -653,7 +708,7 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
     }
     loss.backward();
     const double grad_norm = optimizer.step(scheduled_lr_scale(optimizer.settings(), step, target));
-    if (!is_vae) {
+    if (is_dit) {
       std::mt19937_64 refresh = step_rng(c.seed, stage, step, 2);
       pool->add(b, c.pool_refresh, refresh);
     }
@@ -676,7 +731,7 @@ models::ModelManifest Trainer::export_model(const fs::path& dir,
                                             const models::ModelManifest& identity) const {
   const TrainConfig& c = config_;
   for (TrainStage stage : {TrainStage::VAE, TrainStage::DiT}) {
-    if (!fs::exists(run_dir_ / (stage == TrainStage::VAE ? kVAECheckpoint : kDiTCheckpoint))) {
+    if (!fs::exists(run_dir_ / checkpoint_file(stage))) {
       throw invalid(std::string("nothing to export: the ") + to_string(stage) +
                         " stage has no checkpoint yet",
                     run_dir_);
@@ -684,6 +739,12 @@ models::ModelManifest Trainer::export_model(const fs::path& dir,
   }
   AdamW vae_state(fresh_vae_weights(c), c.vae_optimizer);
   vae_state.load(run_dir_ / kVAECheckpoint);
+  NamedWeights vae_weights = vae_state.ema();
+  if (fs::exists(run_dir_ / kDecoderCheckpoint)) {
+    AdamW decoder_state(decoder_part(vae_weights), c.decoder_optimizer);
+    decoder_state.load(run_dir_ / kDecoderCheckpoint);
+    for (const auto& [name, w] : decoder_state.ema()) vae_weights[name] = w;
+  }
   AdamW dit_state(fresh_dit_and_text_weights(c), c.dit_optimizer);
   dit_state.load(run_dir_ / kDiTCheckpoint);
   const VAEStats stats = read_stats(run_dir_ / kVAEStatsFile);
@@ -707,7 +768,7 @@ models::ModelManifest Trainer::export_model(const fs::path& dir,
       models::UMT5Encoder::load(
           as_checkpoint(with_prefix(dit_state.ema(), kTextPrefix), "trained text encoder"),
           text_options),
-      models::WanVAE::load(as_checkpoint(vae_state.ema(), "trained VAE"), vae_options),
+      models::WanVAE::load(as_checkpoint(vae_weights, "trained VAE"), vae_options),
       run_dir_ / kTokenizerFile};
 
   // Live-preview factors of this latent space, fitted on decoded clips of every bucket.

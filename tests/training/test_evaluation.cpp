@@ -12,6 +12,7 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 
 #include "reelforge/core/atomic_file.hpp"
 #include "reelforge/core/compute.hpp"
@@ -283,6 +284,65 @@ TEST(Evaluation, EndToEndOnATinyTI2VModel) {
   CancellationToken cancel;
   cancel.cancel();
   EXPECT_THROW(evaluate_model(*runtime, options, {}, &cancel), Error);
+}
+
+TEST(Evaluation, VaeRoundTripScoresTheRendersThroughTheVae) {
+  pipeline::RuntimeOptions runtime_options;
+  runtime_options.device = Device::CPU;
+  runtime_options.dtype = ComputeDType::Float32;
+  const auto runtime = pipeline::ModelRuntime::load(tiny_model().manifest, runtime_options);
+
+  EvalOptions options;
+  options.clips = 2;
+  options.i2v_clips = 1;
+  options.steps = 2;
+  const EvalReport generated = evaluate_model(*runtime, options);
+
+  options.vae_round_trip = true;
+  int64_t total = 0;
+  int64_t last_step = -1;
+  double largest_difference = 0;
+  const EvalReport round_trip = evaluate_model(
+      *runtime, options,
+      [&](const Progress& p) {
+        total = p.total;
+        last_step = p.step;
+      },
+      nullptr,
+      [&](const EvalClip& clip, const std::vector<cv::Mat>& frames) {
+        ASSERT_EQ(static_cast<int>(frames.size()), tiny_model().manifest.frame_count);
+        const std::vector<cv::Mat> rendered =
+            dataset::render_clip(clip.expected, {clip.width_px, clip.height_px},
+                                 tiny_model().manifest.frame_count);
+        for (size_t f = 0; f < frames.size(); ++f) {
+          largest_difference = std::max(largest_difference, cv::norm(frames[f], rendered[f],
+                                                                      cv::NORM_INF));
+        }
+      });
+  EXPECT_TRUE(round_trip.vae_round_trip);
+  EXPECT_EQ(total, 3);  // one step per clip: nothing is sampled
+  EXPECT_EQ(last_step, total);
+  // The tiny model's VAE is random, so what is scored is visibly not the render itself.
+  EXPECT_GT(largest_difference, 20.0);
+
+  // The same seed asks for the same clips as the generating evaluation, so the two compare.
+  ASSERT_EQ(round_trip.clips.size(), generated.clips.size());
+  for (size_t i = 0; i < generated.clips.size(); ++i) {
+    EXPECT_EQ(round_trip.clips[i].prompt, generated.clips[i].prompt);
+    EXPECT_EQ(round_trip.clips[i].bucket, generated.clips[i].bucket);
+    EXPECT_EQ(round_trip.clips[i].mode, generated.clips[i].mode);
+  }
+  EXPECT_EQ(round_trip.all_correct.total, 2);
+  EXPECT_EQ(round_trip.keyframe_kept.total, 1);
+  EXPECT_EQ(to_json(round_trip).at("source"), "vae_round_trip");
+  EXPECT_EQ(to_json(generated).at("source"), "generated");
+  EXPECT_NE(format_report(round_trip).find("VAE round trip"), std::string::npos);
+  EXPECT_EQ(format_report(generated).find("VAE round trip"), std::string::npos);
+
+  const auto r = run_cli({"eval", tiny_model().folder().string(), "--clips", "1", "--i2v-clips",
+                          "0", "--vae-round-trip"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("VAE round trip of 1 rendered clips"), std::string::npos) << r.out;
 }
 
 TEST(Evaluation, CliWritesTheJsonReport) {

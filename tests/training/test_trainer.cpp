@@ -165,6 +165,70 @@ TEST(Trainer, ARunStartsFromAModelFolder) {
   EXPECT_THROW(Trainer::create_from_model(dir / "none", next, dir / "missing"), Error);
 }
 
+bool is_decoder_side(const std::string& name) {
+  return name.rfind("decoder.", 0) == 0 || name.rfind("conv2.", 0) == 0;
+}
+
+// The decoder stage trains the VAE's decoder alone: the encoder, and with it the DiT's latent
+// space, stays bit for bit, and export ships the trained decoder with the rest unchanged.
+TEST(Trainer, TheDecoderStageTrainsOnlyTheDecoder) {
+  TempDir dir;
+  TrainConfig config = TrainConfig::smoke();
+  config.vae_steps = 2;
+  config.dit_steps = 1;
+  config.decoder_steps = 3;
+  Trainer trainer = Trainer::create_or_resume(dir / "run", config);
+  EXPECT_THROW(trainer.train(TrainStage::Decoder), Error);  // needs the VAE first
+  trainer.train(TrainStage::VAE);
+  trainer.train(TrainStage::DiT);
+  trainer.export_model(dir / "before", identity());
+
+  TrainLimits two;
+  two.max_steps = 2;
+  std::vector<TrainProgress> seen;
+  EXPECT_EQ(trainer.train(TrainStage::Decoder, two,
+                          [&](const TrainProgress& p) { seen.push_back(p); }),
+            2);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().stage, TrainStage::Decoder);
+  EXPECT_EQ(seen.back().total, 3);
+  EXPECT_TRUE(std::isfinite(seen.back().loss));
+  EXPECT_EQ(Trainer::resume(dir / "run").train(TrainStage::Decoder), 1);
+  EXPECT_EQ(trainer.steps_done(TrainStage::Decoder), 3);
+  const auto state = tensors::Checkpoint::open(dir / "run" / "decoder_state.safetensors");
+  const auto log = file_bytes(dir / "run" / "loss.tsv");
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1 + 2 + 1 + 3);
+  EXPECT_NE(log.find("decoder\t3\t"), std::string::npos) << log;
+
+  trainer.export_model(dir / "after", identity());
+  const auto before = tensors::Checkpoint::open(dir / "before" / "vae.safetensors");
+  const auto after = tensors::Checkpoint::open(dir / "after" / "vae.safetensors");
+  ASSERT_EQ(before.names(), after.names());
+  int decoder_changed = 0;
+  for (const std::string& name : before.names()) {
+    const bool same = at::equal(before.load(name), after.load(name));
+    if (is_decoder_side(name)) {
+      decoder_changed += same ? 0 : 1;
+    } else {
+      EXPECT_TRUE(same) << "the encoder side changed: " << name;
+    }
+  }
+  EXPECT_GT(decoder_changed, 0);
+  bool has_conv2 = false;
+  for (const std::string& name : state.names()) {
+    // The state holds the decoder side's weights, moments and EMA only.
+    EXPECT_EQ(name.find("/encoder."), std::string::npos) << name;
+    EXPECT_EQ(name.find("/conv1."), std::string::npos) << name;
+    has_conv2 = has_conv2 || name.find("/conv2.") != std::string::npos;
+  }
+  EXPECT_TRUE(has_conv2);
+  for (const char* file : {"dit.safetensors", "umt5.safetensors"}) {
+    EXPECT_EQ(file_bytes(dir / "before" / file), file_bytes(dir / "after" / file)) << file;
+  }
+  EXPECT_EQ(models::ModelManifest::load(dir / "after").vae.latent_mean,
+            models::ModelManifest::load(dir / "before").vae.latent_mean);
+}
+
 TEST(Trainer, TheSameSeedTrainsTheSameWeights) {
   TempDir dir;
   TrainConfig config = TrainConfig::smoke();
@@ -215,7 +279,9 @@ TEST(Trainer, RefusesToResumeWithAnotherRecipe) {
   // Longer targets are allowed: that is how training continues in pieces.
   TrainConfig longer = config;
   longer.dit_steps = 100;
+  longer.decoder_steps = 50;
   EXPECT_EQ(Trainer::create_or_resume(dir / "run", longer).config().dit_steps, 100);
+  EXPECT_EQ(Trainer::resume(dir / "run").config().decoder_steps, 50);
   EXPECT_THROW(Trainer::resume(dir / "missing"), Error);
 }
 
@@ -236,6 +302,20 @@ TEST(TrainConfig, JsonRoundTripsAndValidates) {
   j = c.to_json();
   j.erase("object_loss_weight");
   EXPECT_EQ(TrainConfig::from_json(j).object_loss_weight, 0.0);
+  // ... and before the decoder stage existed had none.
+  j = c.to_json();
+  j.erase("decoder_steps");
+  j.erase("decoder_optimizer");
+  EXPECT_EQ(TrainConfig::from_json(j).decoder_steps, 0);
+  EXPECT_EQ(TrainConfig::from_json(j).to_json().at("decoder_optimizer"),
+            c.to_json().at("decoder_optimizer"));
+  bad = c;
+  bad.decoder_optimizer.learning_rate = 0;
+  EXPECT_THROW(bad.validate(), Error);
+  EXPECT_EQ(parse_train_stage("decoder"), TrainStage::Decoder);
+  EXPECT_STREQ(to_string(TrainStage::Decoder), "decoder");
+  EXPECT_EQ(c.steps_target(TrainStage::Decoder), c.decoder_steps);
+  EXPECT_THROW(parse_train_stage("decode"), Error);
   bad = c;
   bad.object_loss_weight = -1;
   EXPECT_THROW(bad.validate(), Error);
@@ -320,6 +400,9 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   r = testing::run_cli({"train", "--run", run, "--export", model});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("exported the model"), std::string::npos) << r.out;
+  // Every stage with steps ran, the decoder last.
+  EXPECT_NE(r.out.find("decoder: 2 steps now, 2 of 2 done"), std::string::npos) << r.out;
+  EXPECT_LT(r.out.find("dit: "), r.out.find("decoder: ")) << r.out;
   r = testing::run_cli({"train", "--run", run, "--seed", "99"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("seed"), std::string::npos) << r.err;

@@ -58,6 +58,10 @@ struct EvalOptions {
   uint64_t seed = 2026;
   std::optional<int> steps;        // nullopt: the manifest's default
   std::optional<double> guidance;  // nullopt: the manifest's default
+  // Instead of generating, pass the world's own render of each spec through the model's VAE
+  // (encode, decode) and score that: the ceiling the VAE sets on every figure, since a perfect
+  // DiT can do no better than the VAE draws. No text encoder or DiT runs.
+  bool vae_round_trip = false;
 };
 
 enum class EvalMode { TextToVideo, ImageToVideo };
@@ -93,6 +97,7 @@ struct EvalReport {
   int steps = 0;      // the sampling settings used
   double guidance = 0;
   uint64_t seed = 0;
+  bool vae_round_trip = false;  // the clips are VAE round trips of renders, not generations
   // Text-to-video clips only: the held-out generalisation figures.
   std::array<Tally, kAttributeCount> attributes{};
   Tally all_correct;
@@ -116,6 +121,8 @@ using EvalClipCallback = std::function<void(const EvalClip& clip, const std::vec
 //  - image-to-video (runtime.conditions_on_images() only): the spec's first frame rendered by the
 //    world, encoded and written clean into latent frame 0 (ConditioningMethod::CleanTokens), same
 //    kind of prompt.
+// With options.vae_round_trip the same specs are rendered and round-tripped through the VAE
+// instead (both modes), one progress step per clip.
 // Progress: stage "eval", one step per sampling step of every clip. Error(Cancelled) when the
 // token fires; Error(InvalidArgument) for negative clip counts or bad overrides.
 EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& options,

@@ -1,17 +1,20 @@
 #pragma once
 // The trainer of ReelForge's built-in model (issue 7): a small Wan-style model learnt from scratch
 // on the procedural world of dataset/, in a run folder that can be stopped and resumed at any
-// point. Two stages:
+// point. Stages:
 //   1. vae — a Wan 2.1 VAE learns to reconstruct clips of the world (contrast-weighted L1 + MSE);
 //   2. dit — with the VAE frozen, the DiT and a umT5-style text encoder learn jointly by flow
 //      matching: x_t = (1 - s) x0 + s noise with s drawn uniformly and shifted as the sampler
 //      shifts it, the network predicting the velocity noise - x0. Random first-frame (and
 //      last-frame) conditioning with clean tokens at t = 0 teaches image-to-video the way Wan 2.2
-//      TI2V does it; empty-text dropout makes classifier-free guidance work.
+//      TI2V does it; empty-text dropout makes classifier-free guidance work;
+//   3. decoder (optional) — the VAE's decoder trained further on the frozen encoder's latents,
+//      which leaves the DiT's latent space untouched.
 // Export writes a normal model folder (models::save_model) from the EMA weights.
 //
 // The run folder: config.json (the TrainConfig; a resumed run must match it), spiece.model,
-// vae_state.safetensors / dit_state.safetensors (AdamW state with weights, moments and EMA),
+// vae_state.safetensors / dit_state.safetensors / decoder_state.safetensors (AdamW state with
+// weights, moments and EMA; the decoder's holds only the decoder's weights),
 // vae_stats.json (the latent normalisation measured after the VAE stage), loss.tsv (stage, step,
 // loss, grad norm, seconds).
 
@@ -32,6 +35,10 @@
 #include "reelforge/training/optimizer.hpp"
 
 namespace reelforge::training {
+
+enum class TrainStage { VAE, DiT, Decoder };
+const char* to_string(TrainStage stage);  // "vae", "dit", "decoder"
+TrainStage parse_train_stage(const std::string& name);
 
 struct TrainConfig {
   uint64_t seed = 1;
@@ -82,11 +89,20 @@ struct TrainConfig {
   int pool_refresh = 1;            // new clips encoded per step
   AdamWSettings dit_optimizer;
 
+  // Stage 3 (optional, 0 steps = none): the VAE's decoder (and its latent-side conv2) trained on,
+  // with the encoder frozen. The latent space the DiT learnt stays exactly as it is, so a
+  // sharper decoder improves every clip of an already-trained DiT. Whole clips, batches of
+  // vae_long_batch, the stage 1 reconstruction loss.
+  int64_t decoder_steps = 0;
+  AdamWSettings decoder_optimizer;
+
   int64_t checkpoint_every = 250;  // steps between checkpoints (and always at the end)
 
   // The built-in model's recipe (docs/builtin-model.md) and a toy one for tests (seconds).
   static TrainConfig builtin();
   static TrainConfig smoke();
+
+  int64_t steps_target(TrainStage stage) const;  // vae_steps, dit_steps or decoder_steps
 
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& json);  // Error(Validation) naming the field
@@ -95,9 +111,6 @@ struct TrainConfig {
   void validate() const;
 };
 
-enum class TrainStage { VAE, DiT };
-const char* to_string(TrainStage stage);  // "vae", "dit"
-TrainStage parse_train_stage(const std::string& name);
 
 struct TrainProgress {
   TrainStage stage = TrainStage::VAE;
@@ -137,14 +150,16 @@ class Trainer {
   const std::filesystem::path& run_dir() const { return run_dir_; }
   int64_t steps_done(TrainStage stage) const;  // from the stage's checkpoint (0 without one)
 
-  // Trains the stage from its checkpoint towards its target, within `limits`. The DiT stage
-  // needs a finished VAE stage (Error(InvalidArgument) otherwise). Returns the steps done now.
+  // Trains the stage from its checkpoint towards its target, within `limits`. The DiT and decoder
+  // stages need a finished VAE stage (Error(InvalidArgument) otherwise); the decoder stage starts
+  // from the VAE's EMA decoder. Returns the steps done now.
   int64_t train(TrainStage stage, const TrainLimits& limits = {},
                 const TrainProgressCallback& progress = {});
 
   // Writes a model folder from the EMA weights (weights stored as bf16). `manifest` supplies
   // name, display name, license; sizes, fps, frames, tasks and sampling defaults come from the
-  // config. Needs both stages to have checkpoints.
+  // config. Needs the VAE and DiT stages to have checkpoints; the decoder stage's EMA weights, when
+  // it has a checkpoint, replace the VAE's decoder.
   models::ModelManifest export_model(const std::filesystem::path& dir,
                                      const models::ModelManifest& identity) const;
 
