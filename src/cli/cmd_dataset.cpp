@@ -37,14 +37,7 @@ int run_dataset(Args& args) {
   const auto output = args.option("--output", "-o");
   if (auto n = args.integer("--count", 1, 100000)) options.count = static_cast<int>(*n);
   if (auto s = args.option("--split")) {
-    if (*s == "train") {
-      options.split = dataset::Split::Train;
-    } else if (*s == "heldout" || *s == "held-out") {
-      options.split = dataset::Split::HeldOut;
-    } else {
-      throw Error(ErrorCategory::InvalidArgument,
-                  "--split: unknown split '" + *s + "'; valid: train, heldout");
-    }
+    options.split = named("--split", [&] { return dataset::parse_split(*s); });
   }
   if (auto a = args.option("--aspect")) {
     options.aspect = named("--aspect", [&] { return media::parse_aspect(*a); });

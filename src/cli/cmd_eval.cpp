@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "option_parsing.hpp"
 #include "progress_printer.hpp"
 #include "reelforge/core/atomic_file.hpp"
 #include "reelforge/core/error.hpp"
@@ -34,6 +35,8 @@ prints, per attribute, how often it came out as prompted and what the wrong ones
   --clips N            text-to-video clips (default 48)
   --i2v-clips N        image-to-video clips (default 16; 0 = none)
   --seed N             seed of the prompts and the noise (default 2026)
+  --split S            heldout (default; the goals are about these) or train: combinations seen
+                       in training, which tells "cannot draw it" from "cannot combine it"
   --steps N            sampling steps (default: the model's)
   --guidance G         guidance scale (default: the model's)
   --json FILE          also write the report, every clip included, as JSON
@@ -86,6 +89,9 @@ int run_eval(Args& args) {
   }
   if (auto n = args.integer("--steps", 1, 1000)) options.steps = static_cast<int>(*n);
   if (auto g = args.number("--guidance", 0, 100)) options.guidance = *g;
+  if (auto s = args.option("--split")) {
+    options.split = named("--split", [&] { return dataset::parse_split(*s); });
+  }
   options.vae_round_trip = args.flag("--vae-round-trip");
   const auto json_path = args.option("--json");
   const auto clips_dir = args.option("--save-clips");

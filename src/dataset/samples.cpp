@@ -80,7 +80,7 @@ void write_samples(const fs::path& dir, const SampleOptions& options,
     const nlohmann::json line = {{"file", name},
                                  {"caption", text},
                                  {"canonical", canonical_caption(spec)},
-                                 {"split", options.split == Split::Train ? "train" : "heldout"},
+                                 {"split", to_string(options.split)},
                                  {"aspect", media::aspect_name(aspect)},
                                  {"background", to_string(spec.background)},
                                  {"objects", objects}};

@@ -439,6 +439,16 @@ Background parse_background(std::string_view text) {
   return parse_enum<Background>(text, kBackgroundNames, "background");
 }
 
+constexpr std::array<const char*, 2> kSplitNames = {"train", "heldout"};
+
+const char* to_string(Split split) {
+  return kSplitNames[static_cast<int>(split)];
+}
+Split parse_split(std::string_view text) {
+  if (text == "held-out") return Split::HeldOut;
+  return parse_enum<Split>(text, kSplitNames, "split");
+}
+
 cv::Vec3b color_rgb(ObjectColor color) {
   const auto& c = kColorRgb[static_cast<int>(color)];
   return {c[0], c[1], c[2]};

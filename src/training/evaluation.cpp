@@ -32,12 +32,12 @@ uint64_t clip_seed(uint64_t seed, EvalMode mode, int index) {
   return splitmix64(splitmix64(seed ^ (lane << 32)) + static_cast<uint64_t>(index));
 }
 
-// Held-out specs with one object only: with two objects the scorer reads the largest one, which
-// need not be the main object the prompt leads with, so a correct clip could be scored wrong.
-dataset::ClipSpec sample_single_object(std::mt19937_64& rng) {
+// Specs with one object only: with two objects the scorer reads the largest one, which need not
+// be the main object the prompt leads with, so a correct clip could be scored wrong.
+dataset::ClipSpec sample_single_object(std::mt19937_64& rng, dataset::Split split) {
   dataset::ClipSpec spec;
   do {
-    spec = dataset::sample_clip(rng, dataset::Split::HeldOut);
+    spec = dataset::sample_clip(rng, split);
   } while (spec.objects.size() != 1);
   return spec;
 }
@@ -178,6 +178,7 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
   const std::string& negative_prompt = manifest.defaults.negative_prompt;
 
   report.vae_round_trip = options.vae_round_trip;
+  report.split = options.split;
   const int steps_per_clip = options.vae_round_trip ? 1 : sampling.steps;
   const int64_t total_steps = static_cast<int64_t>(options.clips + i2v_clips) * steps_per_clip;
   auto emit = [&](int64_t step, const std::string& detail) {
@@ -219,7 +220,7 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
     EvalClip clip;
     clip.mode = mode;
     clip.index = index;
-    clip.expected = sample_single_object(rng);
+    clip.expected = sample_single_object(rng, options.split);
     clip.prompt = dataset::canonical_caption(clip.expected);
     const Bucket& bucket = buckets[static_cast<size_t>(clip_number) % buckets.size()];
     clip.bucket = bucket.name;
@@ -343,18 +344,21 @@ std::vector<Misreading> misreadings(const EvalReport& report) {
 std::string format_report(const EvalReport& report) {
   std::string out;
   char line[256];
+  const char* combinations = report.split == dataset::Split::HeldOut
+                                 ? "held-out combinations"
+                                 : "training combinations (the goals are for held-out ones)";
   if (report.vae_round_trip) {
     std::snprintf(line, sizeof line,
-                  "model %s: VAE round trip of %d rendered clips of held-out combinations, seed "
-                  "%llu (%.1f s) -- the ceiling the VAE sets, no generation\n\n",
-                  report.model.c_str(), report.all_correct.total,
+                  "model %s: VAE round trip of %d rendered clips of %s, seed %llu (%.1f s) -- the "
+                  "ceiling the VAE sets, no generation\n\n",
+                  report.model.c_str(), report.all_correct.total, combinations,
                   static_cast<unsigned long long>(report.seed), report.seconds);
   } else {
     std::snprintf(line, sizeof line,
-                  "model %s: %d text-to-video clips of held-out combinations, %d steps, guidance "
-                  "%.2f, seed %llu (%.1f s)\n\n",
-                  report.model.c_str(), report.all_correct.total, report.steps, report.guidance,
-                  static_cast<unsigned long long>(report.seed), report.seconds);
+                  "model %s: %d text-to-video clips of %s, %d steps, guidance %.2f, seed %llu "
+                  "(%.1f s)\n\n",
+                  report.model.c_str(), report.all_correct.total, combinations, report.steps,
+                  report.guidance, static_cast<unsigned long long>(report.seed), report.seconds);
   }
   out += line;
   auto row = [&](const char* name, const Tally& t, double goal) {
@@ -437,6 +441,7 @@ nlohmann::json to_json(const EvalReport& report) {
   }
   return {{"model", report.model},
           {"source", report.vae_round_trip ? "vae_round_trip" : "generated"},
+          {"split", dataset::to_string(report.split)},
           {"misreadings", std::move(wrong)},
           {"steps", report.steps},
           {"guidance", report.guidance},

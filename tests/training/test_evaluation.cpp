@@ -345,6 +345,44 @@ TEST(Evaluation, VaeRoundTripScoresTheRendersThroughTheVae) {
   EXPECT_NE(r.out.find("VAE round trip of 1 rendered clips"), std::string::npos) << r.out;
 }
 
+TEST(Evaluation, TheTrainSplitAsksForCombinationsSeenInTraining) {
+  pipeline::RuntimeOptions runtime_options;
+  runtime_options.device = Device::CPU;
+  runtime_options.dtype = ComputeDType::Float32;
+  const auto runtime = pipeline::ModelRuntime::load(tiny_model().manifest, runtime_options);
+
+  EvalOptions options;
+  options.clips = 5;
+  options.i2v_clips = 1;
+  options.vae_round_trip = true;  // the split is about the prompts; no need to sample
+  const EvalReport held_out = evaluate_model(*runtime, options);
+  options.split = dataset::Split::Train;
+  const EvalReport train = evaluate_model(*runtime, options);
+
+  ASSERT_EQ(train.clips.size(), 6U);
+  for (const EvalClip& clip : held_out.clips) {
+    EXPECT_TRUE(dataset::is_held_out(clip.expected.objects.front())) << clip.prompt;
+  }
+  for (const EvalClip& clip : train.clips) {
+    ASSERT_EQ(clip.expected.objects.size(), 1U);
+    EXPECT_FALSE(dataset::is_held_out(clip.expected.objects.front())) << clip.prompt;
+  }
+  EXPECT_EQ(to_json(train).at("split"), "train");
+  EXPECT_EQ(to_json(held_out).at("split"), "heldout");
+  EXPECT_NE(format_report(train).find("training combinations"), std::string::npos);
+  EXPECT_NE(format_report(held_out).find("held-out combinations"), std::string::npos);
+
+  const auto r = run_cli({"eval", tiny_model().folder().string(), "--clips", "1", "--i2v-clips",
+                          "0", "--vae-round-trip", "--split", "train"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 rendered clips of training combinations"), std::string::npos) << r.out;
+  const auto bad = run_cli({"eval", tiny_model().folder().string(), "--split", "validation"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--split: unknown split 'validation'; valid: train, heldout"),
+            std::string::npos)
+      << bad.err;
+}
+
 TEST(Evaluation, CliWritesTheJsonReport) {
   const fs::path out = tiny_model().scratch() / "out.json";
   const fs::path clips = tiny_model().scratch() / "clips";

@@ -91,6 +91,9 @@ std::vector<cv::Mat> render_clip(const ClipSpec& spec, media::FrameSize size, in
                                  std::vector<cv::Mat>* coverage = nullptr);
 
 enum class Split { Train, HeldOut };
+const char* to_string(Split split);  // "train", "heldout"
+// "train" or "heldout" ("held-out" too); Error(InvalidArgument) naming the valid ones otherwise.
+Split parse_split(std::string_view text);
 
 // Attribute combinations held out of training. Split::Train never produces an object with one of
 // them; Split::HeldOut always gives its main object exactly one (the rest is sampled freely).

@@ -62,6 +62,10 @@ struct EvalOptions {
   // (encode, decode) and score that: the ceiling the VAE sets on every figure, since a perfect
   // DiT can do no better than the VAE draws. No text encoder or DiT runs.
   bool vae_round_trip = false;
+  // Which attribute combinations the prompts come from. HeldOut (never seen in training) is what
+  // the goals are about; Train (combinations the model was trained on) beside it separates "cannot
+  // draw it" from "cannot combine it".
+  dataset::Split split = dataset::Split::HeldOut;
 };
 
 enum class EvalMode { TextToVideo, ImageToVideo };
@@ -98,6 +102,7 @@ struct EvalReport {
   double guidance = 0;
   uint64_t seed = 0;
   bool vae_round_trip = false;  // the clips are VAE round trips of renders, not generations
+  dataset::Split split = dataset::Split::HeldOut;  // where the prompts' combinations come from
   // Text-to-video clips only: the held-out generalisation figures.
   std::array<Tally, kAttributeCount> attributes{};
   Tally all_correct;
@@ -115,7 +120,7 @@ struct EvalReport {
 using EvalClipCallback = std::function<void(const EvalClip& clip, const std::vector<cv::Mat>&)>;
 
 // Generates and scores the clips of `options`:
-//  - text-to-video: held-out specs sampled with a seeded rng, prompt canonical_caption(spec),
+//  - text-to-video: specs of options.split (one object each) sampled with a seeded rng, prompt canonical_caption(spec),
 //    aspect buckets in turn over the manifest's native sizes, one window of the manifest's
 //    frame_count at the native size, the manifest's sampling defaults unless overridden;
 //  - image-to-video (runtime.conditions_on_images() only): the spec's first frame rendered by the
