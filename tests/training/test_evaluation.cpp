@@ -50,6 +50,14 @@ const TinyTI2V& tiny_model() {
   return model;
 }
 
+// The tiny model on the CPU in float32, the reference path.
+std::shared_ptr<pipeline::ModelRuntime> load_tiny_model() {
+  pipeline::RuntimeOptions options;
+  options.device = Device::CPU;
+  options.dtype = ComputeDType::Float32;
+  return pipeline::ModelRuntime::load(tiny_model().manifest, options);
+}
+
 std::vector<dataset::ClipSpec> held_out_single_object_specs(int count, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<dataset::ClipSpec> specs;
@@ -189,10 +197,7 @@ TEST(Evaluation, MisreadingsCountWhatEachWrongClipWasReadAs) {
 }
 
 TEST(Evaluation, EndToEndOnATinyTI2VModel) {
-  pipeline::RuntimeOptions runtime_options;
-  runtime_options.device = Device::CPU;
-  runtime_options.dtype = ComputeDType::Float32;
-  const auto runtime = pipeline::ModelRuntime::load(tiny_model().manifest, runtime_options);
+  const auto runtime = load_tiny_model();
   ASSERT_TRUE(runtime->conditions_on_images());
 
   EvalOptions options;
@@ -287,10 +292,7 @@ TEST(Evaluation, EndToEndOnATinyTI2VModel) {
 }
 
 TEST(Evaluation, VaeRoundTripScoresTheRendersThroughTheVae) {
-  pipeline::RuntimeOptions runtime_options;
-  runtime_options.device = Device::CPU;
-  runtime_options.dtype = ComputeDType::Float32;
-  const auto runtime = pipeline::ModelRuntime::load(tiny_model().manifest, runtime_options);
+  const auto runtime = load_tiny_model();
 
   EvalOptions options;
   options.clips = 2;
@@ -346,10 +348,7 @@ TEST(Evaluation, VaeRoundTripScoresTheRendersThroughTheVae) {
 }
 
 TEST(Evaluation, TheTrainSplitAsksForCombinationsSeenInTraining) {
-  pipeline::RuntimeOptions runtime_options;
-  runtime_options.device = Device::CPU;
-  runtime_options.dtype = ComputeDType::Float32;
-  const auto runtime = pipeline::ModelRuntime::load(tiny_model().manifest, runtime_options);
+  const auto runtime = load_tiny_model();
 
   EvalOptions options;
   options.clips = 5;

@@ -120,9 +120,10 @@ struct EvalReport {
 using EvalClipCallback = std::function<void(const EvalClip& clip, const std::vector<cv::Mat>&)>;
 
 // Generates and scores the clips of `options`:
-//  - text-to-video: specs of options.split (one object each) sampled with a seeded rng, prompt canonical_caption(spec),
-//    aspect buckets in turn over the manifest's native sizes, one window of the manifest's
-//    frame_count at the native size, the manifest's sampling defaults unless overridden;
+//  - text-to-video: specs of options.split (one object each) sampled with a seeded rng, prompt
+//    canonical_caption(spec), aspect buckets in turn over the manifest's native sizes, one window
+//    of the manifest's frame_count at the native size, the manifest's sampling defaults unless
+//    overridden;
 //  - image-to-video (runtime.conditions_on_images() only): the spec's first frame rendered by the
 //    world, encoded and written clean into latent frame 0 (ConditioningMethod::CleanTokens), same
 //    kind of prompt.
