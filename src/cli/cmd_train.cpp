@@ -3,9 +3,11 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <string>
 
 #include "commands.hpp"
 #include "progress_printer.hpp"
@@ -36,9 +38,14 @@ recipe it was started with; only the step targets may change between pieces.
   --object-loss-weight W
                        new runs only: how much more the DiT's flow-matching loss counts on the
                        objects' latent pixels (1 + W times; the builtin recipe's is 4, 0 = plain)
+  --patch-size TxHxW   new runs only: the DiT's patch in latent frames x rows x columns (the
+                       builtin recipe's is 1x4x4; 1x2x2 gives 4x the tokens, each 8x8 pixels)
+  --dit-batch N        new runs only: clips per DiT step (the builtin recipe's is 24)
   --from-model DIR     start a new run from a model folder of the recipe's architecture (e.g.
                        models/builtin, to train it further): its tokenizer and VAE as they are,
-                       its DiT and text encoder as stage dit's starting point
+                       its DiT and text encoder as stage dit's starting point. A DiT with a
+                       coarser patch (e.g. 1x4x4 into --patch-size 1x2x2) is mapped onto the
+                       finer one as if the picture were magnified
   --dtype D            (global option) bf16 (the recipe's) or float32 for the matmuls and
                        convolutions of a new run; master weights are float32 either way
   --export DIR         afterwards, write the EMA weights as a model folder
@@ -80,6 +87,29 @@ void print_progress(ProgressPrinter& printer, const training::TrainProgress& p) 
       Progress{std::string(training::to_string(p.stage)) + " " + p.phase, p.step, p.total, detail});
 }
 
+std::string patch_text(const std::array<int64_t, 3>& p) {
+  return std::to_string(p[0]) + "x" + std::to_string(p[1]) + "x" + std::to_string(p[2]);
+}
+
+// "TxHxW", e.g. 1x2x2: the DiT's patch in latent frames, rows and columns.
+std::array<int64_t, 3> parse_patch_size(const std::string& text) {
+  std::array<int64_t, 3> p{};
+  size_t at = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    const size_t end = i < 2 ? text.find('x', at) : text.size();
+    const std::string part = end == std::string::npos ? "" : text.substr(at, end - at);
+    const bool digits = !part.empty() && part.size() <= 3 &&
+                        part.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoi(part) < 1) {
+      throw Error(ErrorCategory::InvalidArgument,
+                  "--patch-size: '" + text + "' is not TxHxW with positive sizes (e.g. 1x2x2)");
+    }
+    p[i] = std::stoi(part);
+    at = end + 1;
+  }
+  return p;
+}
+
 }  // namespace
 
 int run_train(Args& args) {
@@ -93,6 +123,8 @@ int run_train(Args& args) {
   const auto decoder_steps = args.integer("--decoder-steps", 0, std::numeric_limits<int>::max());
   const auto seed = args.integer("--seed", 0, std::numeric_limits<long long>::max());
   const auto object_loss_weight = args.number("--object-loss-weight", 0, 1000);
+  const auto patch_size = args.option("--patch-size");
+  const auto dit_batch = args.integer("--dit-batch", 1, 4096);
   const auto export_dir = args.option("--export");
   const auto from_model = args.option("--from-model");
   const std::string name = args.option("--name").value_or("builtin");
@@ -127,6 +159,24 @@ int run_train(Args& args) {
     }
     config.object_loss_weight = *object_loss_weight;
   }
+  if (patch_size) {
+    const std::array<int64_t, 3> patch = parse_patch_size(*patch_size);
+    if (exists && config.dit.patch_size != patch) {
+      throw Error(
+          ErrorCategory::InvalidArgument,
+          "--patch-size: the run was started with patch " + patch_text(config.dit.patch_size),
+          *run);
+    }
+    config.dit.patch_size = patch;
+  }
+  if (dit_batch) {
+    if (exists && config.dit_batch != *dit_batch) {
+      throw Error(ErrorCategory::InvalidArgument,
+                  "--dit-batch: the run was started with batch " + std::to_string(config.dit_batch),
+                  *run);
+    }
+    config.dit_batch = int(*dit_batch);
+  }
   const ComputeDType requested = requested_compute_dtype();
   if (requested != ComputeDType::Auto) config.dtype = requested;
   if (vae_steps) config.vae_steps = *vae_steps;
@@ -154,9 +204,9 @@ int run_train(Args& args) {
     throw Error(ErrorCategory::InvalidArgument,
                 "--from-model: the run folder already holds a run; give a new folder", *run);
   }
-  training::Trainer trainer =
-      from_model ? training::Trainer::create_from_model(*run, config, *from_model)
-                 : training::Trainer::create_or_resume(*run, config);
+  training::Trainer trainer = from_model
+                                  ? training::Trainer::create_from_model(*run, config, *from_model)
+                                  : training::Trainer::create_or_resume(*run, config);
   const auto started = std::chrono::steady_clock::now();
   for (const training::TrainStage s : stages) {
     if (trainer.steps_done(s) >= config.steps_target(s)) continue;

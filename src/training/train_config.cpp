@@ -155,13 +155,19 @@ TrainConfig TrainConfig::smoke() {
 
 void TrainConfig::validate() const {
   if (buckets.empty()) throw invalid("the training config has no aspect buckets");
-  const int64_t stride = vae.spatial_stride() * dit.patch_size[1];
+  if (dit.patch_size[0] != 1 || dit.patch_size[1] < 1 || dit.patch_size[2] < 1) {
+    throw invalid("the DiT's patch must be 1 latent frame deep (image conditioning sets timesteps "
+                  "per latent frame) and at least 1x1");
+  }
+  const int64_t stride_h = vae.spatial_stride() * dit.patch_size[1];
+  const int64_t stride_w = vae.spatial_stride() * dit.patch_size[2];
   for (const auto& [name, size] : buckets) {
-    if (size.width_px <= 0 || size.height_px <= 0 || size.width_px % stride != 0 ||
-        size.height_px % stride != 0) {
+    if (size.width_px <= 0 || size.height_px <= 0 || size.width_px % stride_w != 0 ||
+        size.height_px % stride_h != 0) {
       throw invalid("bucket '" + name + "' is " + std::to_string(size.width_px) + "x" +
-                    std::to_string(size.height_px) + "; both sides must be positive multiples of " +
-                    std::to_string(stride) + " (VAE stride x patch)");
+                    std::to_string(size.height_px) + "; width and height must be positive " +
+                    "multiples of " + std::to_string(stride_w) + " and " +
+                    std::to_string(stride_h) + " (VAE stride x patch)");
     }
     if (std::min(size.width_px, size.height_px) < 32) {
       throw invalid("bucket '" + name + "' is smaller than 32 pixels on a side");

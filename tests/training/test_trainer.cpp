@@ -12,6 +12,7 @@
 #include "reelforge/pipeline/generator.hpp"
 #include "reelforge/pipeline/model_runtime.hpp"
 #include "reelforge/tensors/checkpoint.hpp"
+#include "reelforge/training/dit_trainable.hpp"
 #include "reelforge/training/optimizer.hpp"
 #include "reelforge/training/trainer.hpp"
 #include "support/testing.hpp"
@@ -165,6 +166,66 @@ TEST(Trainer, ARunStartsFromAModelFolder) {
   EXPECT_THROW(Trainer::create_from_model(dir / "none", next, dir / "missing"), Error);
 }
 
+NamedWeights load_weights(const fs::path& file) {
+  const auto checkpoint = tensors::Checkpoint::open(file);
+  NamedWeights w;
+  for (const std::string& name : checkpoint.names())
+    w.emplace(name, checkpoint.load(name, at::kFloat));
+  return w;
+}
+
+// A model's DiT with a 1x4x4 patch starts a 1x2x2 run as the same network looking at the picture
+// magnified twice: on a latent x the fine DiT predicts what the coarse one predicts on x
+// upsampled 2x, averaged back down. Everything but the patch embedding and the head is copied.
+TEST(Trainer, AFinerPatchStartsAsTheModelOnAMagnifiedPicture) {
+  TempDir dir;
+  TrainConfig coarse = TrainConfig::smoke();
+  coarse.vae_steps = 2;
+  coarse.dit_steps = 2;
+  {
+    Trainer trainer = Trainer::create_or_resume(dir / "first", coarse);
+    trainer.train(TrainStage::VAE);
+    trainer.train(TrainStage::DiT);
+    trainer.export_model(dir / "model", identity());
+  }
+  TrainConfig fine = coarse;
+  fine.dit.patch_size = {1, 2, 2};
+  Trainer trainer = Trainer::create_from_model(dir / "fine", fine, dir / "model");
+  EXPECT_EQ(trainer.config().dit.patch_size, fine.dit.patch_size);
+  trainer.export_model(dir / "fine-model", identity());
+
+  const NamedWeights a = load_weights(dir / "model" / "dit.safetensors");
+  const NamedWeights b = load_weights(dir / "fine-model" / "dit.safetensors");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, w] : a) {
+    if (name == "patch_embedding.weight" || name.rfind("head.head.", 0) == 0) continue;
+    EXPECT_TRUE(at::equal(w, b.at(name))) << name;
+  }
+  EXPECT_EQ(b.at("patch_embedding.weight").sizes(),
+            (std::vector<int64_t>{coarse.dit.dim, coarse.dit.in_dim, 1, 2, 2}));
+
+  at::manual_seed(3);
+  const int64_t z = coarse.vae.z_dim;
+  const at::Tensor x = at::randn({1, z, 3, 4, 6});
+  const at::Tensor magnified = at::upsample_nearest3d(x, {3, 8, 12});
+  const at::Tensor t = at::full({1}, 600.0);
+  const at::Tensor text = at::randn({1, 5, coarse.dit.text_dim});
+  const at::Tensor seen = dit_forward(a, coarse.dit, magnified, t, text, at::kFloat);
+  const at::Tensor expected = at::avg_pool3d(seen, {1, 2, 2});
+  const at::Tensor got = dit_forward(b, fine.dit, x, t, text, at::kFloat);
+  ASSERT_EQ(got.sizes(), x.sizes());
+  const double scale = expected.abs().max().item<double>();
+  ASSERT_GT(scale, 1e-3);  // the trained head predicts something
+  // The fine weights are stored in bf16 after summing bf16 ones: equal to about 1%.
+  EXPECT_LT((got - expected).abs().max().item<double>(), 0.02 * scale);
+
+  // Only finer: a model with a finer patch cannot start a coarser run.
+  TrainConfig coarser = coarse;
+  coarser.dit.patch_size = {1, 8, 8};
+  coarser.buckets = {{"wide", {64, 32}}, {"square", {32, 32}}};
+  EXPECT_THROW(Trainer::create_from_model(dir / "coarser", coarser, dir / "model"), Error);
+}
+
 bool is_decoder_side(const std::string& name) {
   return name.rfind("decoder.", 0) == 0 || name.rfind("conv2.", 0) == 0;
 }
@@ -186,9 +247,9 @@ TEST(Trainer, TheDecoderStageTrainsOnlyTheDecoder) {
   TrainLimits two;
   two.max_steps = 2;
   std::vector<TrainProgress> seen;
-  EXPECT_EQ(trainer.train(TrainStage::Decoder, two,
-                          [&](const TrainProgress& p) { seen.push_back(p); }),
-            2);
+  EXPECT_EQ(
+      trainer.train(TrainStage::Decoder, two, [&](const TrainProgress& p) { seen.push_back(p); }),
+      2);
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen.back().stage, TrainStage::Decoder);
   EXPECT_EQ(seen.back().total, 3);
@@ -295,6 +356,15 @@ TEST(TrainConfig, JsonRoundTripsAndValidates) {
   bad = c;
   bad.frame_count = 16;
   EXPECT_THROW(bad.validate(), Error);
+  bad = c;
+  bad.dit.patch_size = {2, 2, 2};  // image conditioning needs one latent frame per token
+  EXPECT_THROW(bad.validate(), Error);
+  bad = c;
+  bad.dit.patch_size = {1, 2, 2};  // 8-pixel multiples: 100 is still not one, 104 is
+  bad.buckets["wide"] = {100, 64};
+  EXPECT_THROW(bad.validate(), Error);
+  bad.buckets["wide"] = {104, 64};
+  EXPECT_NO_THROW(bad.validate());
   nlohmann::json j = c.to_json();
   j.erase("shift");
   EXPECT_THROW(TrainConfig::from_json(j), Error);
@@ -380,15 +450,27 @@ TEST(AdamW, ConvergesSkipsNonFiniteAndRoundTrips) {
 namespace reelforge::training {
 namespace {
 
-// The command line end to end: train the toy recipe in two pieces, export, generate with it.
+// The command line end to end: train the toy recipe (with a 1x2x2 patch) in two pieces, export,
+// generate with it.
 TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   testing::TempDir dir;
   const std::string run = (dir / "run").string(), model = (dir / "model").string();
-  auto r = testing::run_cli({"train", "--run", run, "--recipe", "smoke", "--steps", "2",
-                             "--object-loss-weight", "2.5"});
+  auto r = testing::run_cli(
+      {"train", "--run", run, "--recipe", "smoke", "--patch-size", "1x3", "--steps", "0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--patch-size: '1x3' is not TxHxW"), std::string::npos) << r.err;
+  r = testing::run_cli({"train", "--run", run, "--recipe", "smoke", "--steps", "2",
+                        "--object-loss-weight", "2.5", "--patch-size", "1x2x2", "--dit-batch",
+                        "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("vae: 2 steps now, 2 of"), std::string::npos) << r.out;
   EXPECT_EQ(Trainer::resume(run).config().object_loss_weight, 2.5);
+  EXPECT_EQ(Trainer::resume(run).config().dit.patch_size, (std::array<int64_t, 3>{1, 2, 2}));
+  EXPECT_EQ(Trainer::resume(run).config().dit_batch, 2);
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--patch-size", "1x4x4"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--patch-size: the run was started with patch 1x2x2"), std::string::npos)
+      << r.err;
   // A run keeps its recipe: another weight is refused, the same one is not.
   r = testing::run_cli({"train", "--run", run, "--steps", "0", "--object-loss-weight", "1"});
   EXPECT_NE(r.exit_code, 0);

@@ -140,7 +140,9 @@ class Trainer {
   // Starts a new run from the weights of a model folder whose networks have the config's
   // architecture (one this trainer exported, to train it further): its tokenizer, its VAE as a
   // finished stage 1 with the model's latent normalisation, and its DiT and text encoder as the
-  // starting point of stage 2, which trains from step 0 with fresh optimiser moments.
+  // starting point of stage 2, which trains from step 0 with fresh optimiser moments. A DiT with
+  // a coarser patch than the config's (1x4x4 into 1x2x2) is mapped onto the finer one as if the
+  // picture were magnified: its patch embedding summed, its head averaged over each block.
   // Error(InvalidArgument) if `run_dir` already holds a run; Error(Format) naming the first
   // weight the model lacks, has in another shape, or has beyond the config's networks.
   static Trainer create_from_model(const std::filesystem::path& run_dir, const TrainConfig& config,
