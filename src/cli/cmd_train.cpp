@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <string>
+#include <type_traits>
 
 #include "commands.hpp"
 #include "progress_printer.hpp"
@@ -142,41 +144,30 @@ int run_train(Args& args) {
   }
   const bool exists = std::filesystem::exists(*run + "/config.json");
   if (exists) config = training::Trainer::resume(*run).config();
-  if (seed) {
-    if (exists && config.seed != uint64_t(*seed)) {
+  // Options of new runs only: a resumed run must be given its own value again, if any.
+  const auto set_new_run_option = [&](auto& field, const auto& given, const char* option,
+                                      const char* noun, const auto& show) {
+    if (!given) return;
+    const auto value = static_cast<std::decay_t<decltype(field)>>(*given);
+    if (exists && field != value) {
       throw Error(ErrorCategory::InvalidArgument,
-                  "--seed: the run was started with seed " + std::to_string(config.seed), *run);
-    }
-    config.seed = uint64_t(*seed);
-  }
-  if (object_loss_weight) {
-    if (exists && config.object_loss_weight != *object_loss_weight) {
-      char weight[32];
-      std::snprintf(weight, sizeof weight, "%g", config.object_loss_weight);
-      throw Error(ErrorCategory::InvalidArgument,
-                  std::string("--object-loss-weight: the run was started with weight ") + weight,
+                  std::string(option) + ": the run was started with " + noun + " " + show(field),
                   *run);
     }
-    config.object_loss_weight = *object_loss_weight;
-  }
-  if (patch_size) {
-    const std::array<int64_t, 3> patch = parse_patch_size(*patch_size);
-    if (exists && config.dit.patch_size != patch) {
-      throw Error(
-          ErrorCategory::InvalidArgument,
-          "--patch-size: the run was started with patch " + patch_text(config.dit.patch_size),
-          *run);
-    }
-    config.dit.patch_size = patch;
-  }
-  if (dit_batch) {
-    if (exists && config.dit_batch != *dit_batch) {
-      throw Error(ErrorCategory::InvalidArgument,
-                  "--dit-batch: the run was started with batch " + std::to_string(config.dit_batch),
-                  *run);
-    }
-    config.dit_batch = int(*dit_batch);
-  }
+    field = value;
+  };
+  const auto integer_text = [](auto n) { return std::to_string(n); };
+  set_new_run_option(config.seed, seed, "--seed", "seed", integer_text);
+  set_new_run_option(config.object_loss_weight, object_loss_weight, "--object-loss-weight",
+                     "weight", [](double w) {
+                       char text[32];
+                       std::snprintf(text, sizeof text, "%g", w);
+                       return std::string(text);
+                     });
+  const std::optional<std::array<int64_t, 3>> patch =
+      patch_size ? std::optional(parse_patch_size(*patch_size)) : std::nullopt;
+  set_new_run_option(config.dit.patch_size, patch, "--patch-size", "patch", patch_text);
+  set_new_run_option(config.dit_batch, dit_batch, "--dit-batch", "batch", integer_text);
   const ComputeDType requested = requested_compute_dtype();
   if (requested != ComputeDType::Auto) config.dtype = requested;
   if (vae_steps) config.vae_steps = *vae_steps;

@@ -259,52 +259,40 @@ VAEStats measure_vae(const TrainConfig& c, const NamedWeights& vae_weights) {
   return stats;
 }
 
-// Copies the tensors of `checkpoint` into `into` (fresh weights of the config's networks), with
-// `prefix` stripped from into's names. Every weight must be there in the same shape, and the
-// checkpoint must hold nothing else: a model of another architecture is refused, naming why.
-// Maps a DiT's patch embedding and head onto a finer patch as if the picture were magnified by
-// the ratio: a fine token sees what a coarse token saw, zoomed in, so the fine kernel is the
-// coarse one summed over each ratio-sized block, and the head predicts the coarse output averaged
-// over each block. RoPE counts tokens, so the blocks see the same magnified picture.
-// Returns `saved` unchanged for every other weight.
+// Maps a DiT's patch embedding and head from patch `from` onto a finer patch `to` as if the
+// picture were magnified by the ratio: a fine token sees what a coarse token saw, zoomed in, so
+// the fine kernel is the coarse one summed over each ratio-sized block, and the head predicts the
+// coarse output averaged over each block. RoPE counts tokens, so the blocks see the same
+// magnified picture. Returns `saved` unchanged for every other weight, and when `to` is not a
+// finer patch (the shape check after it then refuses the model).
 at::Tensor adapt_to_patch(const std::string& name, const at::Tensor& saved,
-                          const std::array<int64_t, 3>& patch, int64_t out_dim) {
+                          const std::array<int64_t, 3>& from, const std::array<int64_t, 3>& to,
+                          int64_t out_dim) {
   const bool embedding = name == "patch_embedding.weight";
   const bool head = name == "head.head.weight" || name == "head.head.bias";
-  if (!embedding && !head) return saved;
-  std::array<int64_t, 3> from{};
-  if (embedding) {
-    if (saved.dim() != 5) return saved;
-    for (int i = 0; i < 3; ++i) from[size_t(i)] = saved.size(2 + i);
-  } else {
-    const int64_t volume = saved.size(0) / out_dim;
-    const int64_t fine = patch[0] * patch[1] * patch[2];
-    if (volume == fine || volume % fine != 0 || patch[1] != patch[2]) return saved;
-    const auto side = int64_t(std::lround(std::sqrt(double(volume / patch[0]))));
-    from = {patch[0], side, side};
-    if (from[0] * from[1] * from[2] != volume) return saved;
-  }
-  if (from == patch) return saved;
+  if ((!embedding && !head) || from == to) return saved;
   std::array<int64_t, 3> ratio{};
   for (size_t i = 0; i < 3; ++i) {
-    if (from[i] < patch[i] || from[i] % patch[i] != 0) return saved;  // only finer patches
-    ratio[i] = from[i] / patch[i];
+    if (from[i] < to[i] || from[i] % to[i] != 0) return saved;
+    ratio[i] = from[i] / to[i];
   }
   if (embedding) {
     const int64_t d = saved.size(0), c = saved.size(1);
-    return saved.view({d, c, patch[0], ratio[0], patch[1], ratio[1], patch[2], ratio[2]})
-        .sum({3, 5, 7});
+    return saved.view({d, c, to[0], ratio[0], to[1], ratio[1], to[2], ratio[2]}).sum({3, 5, 7});
   }
   // head rows are ordered (pt, ph, pw, C); a bias is a weight with one column.
   const at::Tensor rows = saved.dim() == 1 ? saved.unsqueeze(1) : saved;
   const int64_t cols = rows.size(1);
-  const at::Tensor fine = rows.view({patch[0], ratio[0], patch[1], ratio[1], patch[2], ratio[2],
-                                     out_dim, cols})
-                              .mean({1, 3, 5})
-                              .reshape({-1, cols});
+  const at::Tensor fine =
+      rows.view({to[0], ratio[0], to[1], ratio[1], to[2], ratio[2], out_dim, cols})
+          .mean({1, 3, 5})
+          .reshape({-1, cols});
   return saved.dim() == 1 ? fine.squeeze(1) : fine;
 }
 
+// Copies the tensors of `checkpoint` into `into` (fresh weights of the config's networks), with
+// `prefix` stripped from into's names. Every weight must be there in the same shape, and the
+// checkpoint must hold nothing else: a model of another architecture is refused, naming why.
 void copy_weights(const tensors::Checkpoint& checkpoint, NamedWeights& into,
                   const std::string& prefix, const std::string& component,
                   const fs::path& model_dir,
@@ -523,9 +511,16 @@ Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& c
   NamedWeights vae_weights = fresh_vae_weights(config);
   copy_weights(open(manifest.vae.files, "VAE"), vae_weights, "", "VAE", model_dir);
   NamedWeights dit_weights = fresh_dit_and_text_weights(config);
-  copy_weights(open(manifest.dit.files, "DiT"), dit_weights, kDiTPrefix, "DiT", model_dir,
+  const tensors::Checkpoint dit = open(manifest.dit.files, "DiT");
+  std::array<int64_t, 3> model_patch = config.dit.patch_size;
+  if (dit.contains("patch_embedding.weight")) {
+    const std::vector<int64_t>& kernel = dit.info("patch_embedding.weight").shape;
+    if (kernel.size() == 5) model_patch = {kernel[2], kernel[3], kernel[4]};
+  }
+  copy_weights(dit, dit_weights, kDiTPrefix, "DiT", model_dir,
                [&](const std::string& name, const at::Tensor& saved) {
-                 return adapt_to_patch(name, saved, config.dit.patch_size, config.dit.out_dim);
+                 return adapt_to_patch(name, saved, model_patch, config.dit.patch_size,
+                                       config.dit.out_dim);
                });
   copy_weights(open(manifest.text_encoder.files, "text encoder"), dit_weights, kTextPrefix,
                "text encoder", model_dir);

@@ -99,19 +99,24 @@ TEST(Trainer, StagesResumeAndExportAModelThePipelineRuns) {
   EXPECT_EQ(frames[0].cols, size.width_px);
 }
 
+// Trains the toy recipe two steps per stage in `dir`/first and exports it to `dir`/model; returns
+// its config.
+TrainConfig export_toy_model(const fs::path& dir) {
+  TrainConfig config = TrainConfig::smoke();
+  config.vae_steps = 2;
+  config.dit_steps = 2;
+  Trainer trainer = Trainer::create_or_resume(dir / "first", config);
+  trainer.train(TrainStage::VAE);
+  trainer.train(TrainStage::DiT);
+  trainer.export_model(dir / "model", identity());
+  return config;
+}
+
 // A run started from an exported model holds exactly that model: exported again untrained it gives
 // the same weights; its DiT stage trains on from there; other architectures are refused.
 TEST(Trainer, ARunStartsFromAModelFolder) {
   TempDir dir;
-  TrainConfig config = TrainConfig::smoke();
-  config.vae_steps = 2;
-  config.dit_steps = 2;
-  {
-    Trainer trainer = Trainer::create_or_resume(dir / "first", config);
-    trainer.train(TrainStage::VAE);
-    trainer.train(TrainStage::DiT);
-    trainer.export_model(dir / "model", identity());
-  }
+  const TrainConfig config = export_toy_model(dir.path());
   TrainConfig next = config;
   next.seed = 7;
   next.dit_steps = 3;
@@ -179,15 +184,7 @@ NamedWeights load_weights(const fs::path& file) {
 // upsampled 2x, averaged back down. Everything but the patch embedding and the head is copied.
 TEST(Trainer, AFinerPatchStartsAsTheModelOnAMagnifiedPicture) {
   TempDir dir;
-  TrainConfig coarse = TrainConfig::smoke();
-  coarse.vae_steps = 2;
-  coarse.dit_steps = 2;
-  {
-    Trainer trainer = Trainer::create_or_resume(dir / "first", coarse);
-    trainer.train(TrainStage::VAE);
-    trainer.train(TrainStage::DiT);
-    trainer.export_model(dir / "model", identity());
-  }
+  const TrainConfig coarse = export_toy_model(dir.path());
   TrainConfig fine = coarse;
   fine.dit.patch_size = {1, 2, 2};
   Trainer trainer = Trainer::create_from_model(dir / "fine", fine, dir / "model");
