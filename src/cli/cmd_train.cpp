@@ -42,12 +42,15 @@ recipe it was started with; only the step targets may change between pieces.
                        objects' latent pixels (1 + W times; the builtin recipe's is 4, 0 = plain)
   --patch-size TxHxW   new runs only: the DiT's patch in latent frames x rows x columns (the
                        builtin recipe's is 1x4x4; 1x2x2 gives 4x the tokens, each 8x8 pixels)
+  --dit-layers N       new runs only: the DiT's blocks (the builtin recipe's is 6)
   --dit-batch N        new runs only: clips per DiT step (the builtin recipe's is 24)
   --from-model DIR     start a new run from a model folder of the recipe's architecture (e.g.
                        models/builtin, to train it further): its tokenizer and VAE as they are,
                        its DiT and text encoder as stage dit's starting point. A DiT with a
                        coarser patch (e.g. 1x4x4 into --patch-size 1x2x2) is mapped onto the
-                       finer one as if the picture were magnified
+                       finer one as if the picture were magnified; a shallower one (fewer
+                       blocks than --dit-layers) starts the deeper one with identity blocks
+                       between its own
   --dtype D            (global option) bf16 (the recipe's) or float32 for the matmuls and
                        convolutions of a new run; master weights are float32 either way
   --export DIR         afterwards, write the EMA weights as a model folder
@@ -126,6 +129,7 @@ int run_train(Args& args) {
   const auto seed = args.integer("--seed", 0, std::numeric_limits<long long>::max());
   const auto object_loss_weight = args.number("--object-loss-weight", 0, 1000);
   const auto patch_size = args.option("--patch-size");
+  const auto dit_layers = args.integer("--dit-layers", 1, 256);
   const auto dit_batch = args.integer("--dit-batch", 1, 4096);
   const auto export_dir = args.option("--export");
   const auto from_model = args.option("--from-model");
@@ -167,6 +171,7 @@ int run_train(Args& args) {
   const std::optional<std::array<int64_t, 3>> patch =
       patch_size ? std::optional(parse_patch_size(*patch_size)) : std::nullopt;
   set_new_run_option(config.dit.patch_size, patch, "--patch-size", "patch", patch_text);
+  set_new_run_option(config.dit.num_layers, dit_layers, "--dit-layers", "depth", integer_text);
   set_new_run_option(config.dit_batch, dit_batch, "--dit-batch", "batch", integer_text);
   const ComputeDType requested = requested_compute_dtype();
   if (requested != ComputeDType::Auto) config.dtype = requested;

@@ -10,7 +10,9 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "reelforge/core/atomic_file.hpp"
@@ -290,19 +292,61 @@ at::Tensor adapt_to_patch(const std::string& name, const at::Tensor& saved,
   return saved.dim() == 1 ? fine.squeeze(1) : fine;
 }
 
+// How a DiT of `layers` blocks starts from a model's DiT of `model_layers` <= `layers`: the model's
+// blocks spread evenly over the deeper stack, in order (entry j is the model block that block j
+// copies), and -1 for each block between them, which starts as the identity. Equal depths map
+// block for block; a shallower stack maps block for block too, and the model's extra blocks are
+// then refused as weights the network does not have.
+std::vector<int64_t> spread_blocks(int64_t model_layers, int64_t layers) {
+  std::vector<int64_t> from(static_cast<size_t>(layers), -1);
+  if (model_layers >= layers) {
+    for (int64_t j = 0; j < layers; ++j) from[size_t(j)] = j;
+    return from;
+  }
+  for (int64_t i = 0; i < model_layers; ++i) from[size_t(i * layers / model_layers)] = i;
+  return from;
+}
+
+// The number of blocks of the DiT in `checkpoint` ("blocks.N." names).
+int64_t block_count(const tensors::Checkpoint& checkpoint) {
+  int64_t count = 0;
+  for (const std::string& name : checkpoint.names()) {
+    if (name.rfind("blocks.", 0) != 0) continue;
+    count = std::max<int64_t>(count, std::stoll(name.substr(7, name.find('.', 7) - 7)) + 1);
+  }
+  return count;
+}
+
+// A new block adds nothing to the residual stream while its output projections are zero. Wan's
+// cross-attention has no gate, so adaLN-zero's zero modulation alone would not make it so. The
+// rest of the block keeps its fresh initialisation, so the projections' gradients are not zero.
+void make_identity_block(NamedWeights& dit_weights, int64_t block) {
+  at::NoGradGuard no_grad;
+  const std::string b = std::string(kDiTPrefix) + "blocks." + std::to_string(block) + ".";
+  for (const char* layer : {"self_attn.o", "cross_attn.o", "ffn.2"}) {
+    for (const char* part : {".weight", ".bias"}) dit_weights.at(b + layer + part).zero_();
+  }
+}
+
 // Copies the tensors of `checkpoint` into `into` (fresh weights of the config's networks), with
-// `prefix` stripped from into's names. Every weight must be there in the same shape, and the
-// checkpoint must hold nothing else: a model of another architecture is refused, naming why.
+// `prefix` stripped from into's names; `source`, when given, names the checkpoint tensor each of
+// into's takes (none: it keeps its fresh value). Every weight must be there in the same shape, and
+// the checkpoint must hold nothing else: a model of another architecture is refused, naming why.
 void copy_weights(const tensors::Checkpoint& checkpoint, NamedWeights& into,
                   const std::string& prefix, const std::string& component,
                   const fs::path& model_dir,
                   const std::function<at::Tensor(const std::string&, const at::Tensor&)>& adapt =
+                      {},
+                  const std::function<std::optional<std::string>(const std::string&)>& source =
                       {}) {
   at::NoGradGuard no_grad;
-  size_t matched = 0;
+  std::set<std::string> used;
   for (auto& [full_name, w] : into) {
     if (full_name.rfind(prefix, 0) != 0) continue;
-    const std::string name = full_name.substr(prefix.size());
+    const std::optional<std::string> from =
+        source ? source(full_name.substr(prefix.size())) : full_name.substr(prefix.size());
+    if (!from) continue;
+    const std::string& name = *from;
     if (!checkpoint.contains(name)) {
       throw Error(ErrorCategory::Format,
                   "the model's " + component + " has no '" + name +
@@ -319,17 +363,15 @@ void copy_weights(const tensors::Checkpoint& checkpoint, NamedWeights& into,
                   model_dir.string());
     }
     w.copy_(saved);
-    ++matched;
+    used.insert(name);
   }
-  if (matched != checkpoint.names().size()) {
-    for (const std::string& name : checkpoint.names()) {
-      if (into.count(prefix + name) == 0) {
-        throw Error(ErrorCategory::Format,
-                    "the model's " + component + " has '" + name +
-                        "', which the training recipe's network does not: it is of another "
-                        "architecture",
-                    model_dir.string());
-      }
+  for (const std::string& name : checkpoint.names()) {
+    if (used.count(name) == 0) {
+      throw Error(ErrorCategory::Format,
+                  "the model's " + component + " has '" + name +
+                      "', which the training recipe's network does not: it is of another "
+                      "architecture",
+                  model_dir.string());
     }
   }
 }
@@ -517,11 +559,22 @@ Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& c
     const std::vector<int64_t>& kernel = dit.info("patch_embedding.weight").shape;
     if (kernel.size() == 5) model_patch = {kernel[2], kernel[3], kernel[4]};
   }
-  copy_weights(dit, dit_weights, kDiTPrefix, "DiT", model_dir,
-               [&](const std::string& name, const at::Tensor& saved) {
-                 return adapt_to_patch(name, saved, model_patch, config.dit.patch_size,
-                                       config.dit.out_dim);
-               });
+  const std::vector<int64_t> from_block = spread_blocks(block_count(dit), config.dit.num_layers);
+  copy_weights(
+      dit, dit_weights, kDiTPrefix, "DiT", model_dir,
+      [&](const std::string& name, const at::Tensor& saved) {
+        return adapt_to_patch(name, saved, model_patch, config.dit.patch_size, config.dit.out_dim);
+      },
+      [&](const std::string& name) -> std::optional<std::string> {
+        if (name.rfind("blocks.", 0) != 0) return name;
+        const size_t dot = name.find('.', 7);
+        const int64_t block = from_block[size_t(std::stoll(name.substr(7, dot - 7)))];
+        if (block < 0) return std::nullopt;
+        return "blocks." + std::to_string(block) + name.substr(dot);
+      });
+  for (size_t j = 0; j < from_block.size(); ++j) {
+    if (from_block[j] < 0) make_identity_block(dit_weights, int64_t(j));
+  }
   copy_weights(open(manifest.text_encoder.files, "text encoder"), dit_weights, kTextPrefix,
                "text encoder", model_dir);
   const size_t z = size_t(config.vae.z_dim);

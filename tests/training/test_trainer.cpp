@@ -223,6 +223,61 @@ TEST(Trainer, AFinerPatchStartsAsTheModelOnAMagnifiedPicture) {
   EXPECT_THROW(Trainer::create_from_model(dir / "coarser", coarser, dir / "model"), Error);
 }
 
+// A model's DiT starts a deeper run as the same network: its blocks are copied, the blocks added
+// between them start as the identity, so on any input the deeper DiT predicts what the model does;
+// one training step then moves the new blocks. A shallower run is refused.
+TEST(Trainer, ADeeperDiTStartsAsTheModel) {
+  TempDir dir;
+  const TrainConfig shallow = export_toy_model(dir.path());
+  ASSERT_EQ(shallow.dit.num_layers, 1);
+  TrainConfig deep = shallow;
+  deep.dit.num_layers = 3;
+  deep.dit_steps = 1;
+  Trainer trainer = Trainer::create_from_model(dir / "deep", deep, dir / "model");
+  trainer.export_model(dir / "deep-model", identity());
+
+  const NamedWeights a = load_weights(dir / "model" / "dit.safetensors");
+  const NamedWeights b = load_weights(dir / "deep-model" / "dit.safetensors");
+  for (const auto& [name, w] : a) EXPECT_TRUE(at::equal(w, b.at(name))) << name;
+  const char* outputs[] = {"self_attn.o.weight", "cross_attn.o.weight", "ffn.2.weight"};
+  for (const char* block : {"blocks.1.", "blocks.2."}) {
+    for (const char* output : outputs) {
+      EXPECT_EQ(b.at(std::string(block) + output).abs().max().item<double>(), 0.0)
+          << block << output;
+    }
+    // The rest of a new block is initialised afresh, not zero.
+    EXPECT_GT(b.at(std::string(block) + "self_attn.q.weight").abs().max().item<double>(), 0.0);
+  }
+
+  at::manual_seed(5);
+  const at::Tensor x = at::randn({1, shallow.vae.z_dim, 3, 8, 12});
+  const at::Tensor t = at::full({1}, 700.0);
+  const at::Tensor text = at::randn({1, 5, shallow.dit.text_dim});
+  const at::Tensor expected = dit_forward(a, shallow.dit, x, t, text, at::kFloat);
+  ASSERT_GT(expected.abs().max().item<double>(), 1e-3);  // the trained head predicts something
+  EXPECT_TRUE(at::equal(dit_forward(b, deep.dit, x, t, text, at::kFloat), expected));
+
+  ASSERT_EQ(trainer.train(TrainStage::DiT), 1);
+  trainer.export_model(dir / "deep-trained", identity());
+  const NamedWeights trained = load_weights(dir / "deep-trained" / "dit.safetensors");
+  for (const char* block : {"blocks.1.", "blocks.2."}) {
+    for (const char* output : outputs) {
+      EXPECT_GT(trained.at(std::string(block) + output).abs().max().item<double>(), 0.0)
+          << block << output << " did not train";
+    }
+  }
+
+  TrainConfig shallower = shallow;
+  shallower.dit.num_layers = 2;
+  try {
+    Trainer::create_from_model(dir / "shallower", shallower, dir / "deep-model");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::Format);
+    EXPECT_NE(std::string(e.what()).find("'blocks.2."), std::string::npos) << e.what();
+  }
+}
+
 bool is_decoder_side(const std::string& name) {
   return name.rfind("decoder.", 0) == 0 || name.rfind("conv2.", 0) == 0;
 }
@@ -457,16 +512,21 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--patch-size: '1x3' is not TxHxW"), std::string::npos) << r.err;
   r = testing::run_cli({"train", "--run", run, "--recipe", "smoke", "--steps", "2",
-                        "--object-loss-weight", "2.5", "--patch-size", "1x2x2", "--dit-batch",
-                        "2"});
+                        "--object-loss-weight", "2.5", "--patch-size", "1x2x2", "--dit-batch", "2",
+                        "--dit-layers", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("vae: 2 steps now, 2 of"), std::string::npos) << r.out;
   EXPECT_EQ(Trainer::resume(run).config().object_loss_weight, 2.5);
   EXPECT_EQ(Trainer::resume(run).config().dit.patch_size, (std::array<int64_t, 3>{1, 2, 2}));
   EXPECT_EQ(Trainer::resume(run).config().dit_batch, 2);
+  EXPECT_EQ(Trainer::resume(run).config().dit.num_layers, 2);
   r = testing::run_cli({"train", "--run", run, "--steps", "0", "--patch-size", "1x4x4"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--patch-size: the run was started with patch 1x2x2"), std::string::npos)
+      << r.err;
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--dit-layers", "6"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--dit-layers: the run was started with depth 2"), std::string::npos)
       << r.err;
   // A run keeps its recipe: another weight is refused, the same one is not.
   r = testing::run_cli({"train", "--run", run, "--steps", "0", "--object-loss-weight", "1"});

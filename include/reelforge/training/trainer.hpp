@@ -142,7 +142,9 @@ class Trainer {
   // finished stage 1 with the model's latent normalisation, and its DiT and text encoder as the
   // starting point of stage 2, which trains from step 0 with fresh optimiser moments. A DiT with
   // a coarser patch than the config's (1x4x4 into 1x2x2) is mapped onto the finer one as if the
-  // picture were magnified: its patch embedding summed, its head averaged over each block.
+  // picture were magnified: its patch embedding summed, its head averaged over each block. A
+  // deeper DiT than the model's (more blocks) gets the model's blocks spread evenly through it and
+  // identity blocks between them (output projections at zero), so it starts as the model.
   // Error(InvalidArgument) if `run_dir` already holds a run; Error(Format) naming the first
   // weight the model lacks, has in another shape, or has beyond the config's networks.
   static Trainer create_from_model(const std::filesystem::path& run_dir, const TrainConfig& config,
