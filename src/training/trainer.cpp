@@ -307,12 +307,17 @@ std::vector<int64_t> spread_blocks(int64_t model_layers, int64_t layers) {
   return from;
 }
 
-// The number of blocks of the DiT in `checkpoint` ("blocks.N." names).
+// N of a DiT weight named "blocks.N.…"; -1 for a weight outside the blocks.
+int64_t block_index(const std::string& name) {
+  if (name.rfind("blocks.", 0) != 0) return -1;
+  return std::stoll(name.substr(7, name.find('.', 7) - 7));
+}
+
+// The number of blocks of the DiT in `checkpoint`.
 int64_t block_count(const tensors::Checkpoint& checkpoint) {
   int64_t count = 0;
   for (const std::string& name : checkpoint.names()) {
-    if (name.rfind("blocks.", 0) != 0) continue;
-    count = std::max<int64_t>(count, std::stoll(name.substr(7, name.find('.', 7) - 7)) + 1);
+    count = std::max(count, block_index(name) + 1);
   }
   return count;
 }
@@ -566,11 +571,11 @@ Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& c
         return adapt_to_patch(name, saved, model_patch, config.dit.patch_size, config.dit.out_dim);
       },
       [&](const std::string& name) -> std::optional<std::string> {
-        if (name.rfind("blocks.", 0) != 0) return name;
-        const size_t dot = name.find('.', 7);
-        const int64_t block = from_block[size_t(std::stoll(name.substr(7, dot - 7)))];
+        const int64_t index = block_index(name);
+        if (index < 0) return name;
+        const int64_t block = from_block[size_t(index)];
         if (block < 0) return std::nullopt;
-        return "blocks." + std::to_string(block) + name.substr(dot);
+        return "blocks." + std::to_string(block) + name.substr(name.find('.', 7));
       });
   for (size_t j = 0; j < from_block.size(); ++j) {
     if (from_block[j] < 0) make_identity_block(dit_weights, int64_t(j));
