@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <string>
 
 #include "reelforge/core/atomic_file.hpp"
 #include "reelforge/core/compute.hpp"
@@ -196,8 +198,10 @@ struct VAEStats {
 
 VAEStats read_stats(const fs::path& file) {
   const json j = json::parse(read_file(file));
-  return {j.at("latent_mean").get<std::vector<double>>(),
-          j.at("latent_std").get<std::vector<double>>()};
+  VAEStats stats;
+  stats.mean = j.at("latent_mean").get<std::vector<double>>();
+  stats.std = j.at("latent_std").get<std::vector<double>>();
+  return stats;
 }
 
 void write_stats(const fs::path& file, const VAEStats& stats) {
@@ -233,10 +237,10 @@ NamedWeights fresh_vae_weights(const TrainConfig& c) {
 VAEStats measure_vae(const TrainConfig& c, const NamedWeights& vae_weights) {
   at::NoGradGuard no_grad;
   const auto buckets = bucket_list(c);
-  const models::WanVAE raw =
-      inference_vae(c, vae_weights,
-                    {std::vector<double>(size_t(c.vae.z_dim), 0.0),
-                     std::vector<double>(size_t(c.vae.z_dim), 1.0)});
+  VAEStats unnormalised;
+  unnormalised.mean.assign(size_t(c.vae.z_dim), 0.0);
+  unnormalised.std.assign(size_t(c.vae.z_dim), 1.0);
+  const models::WanVAE raw = inference_vae(c, vae_weights, unnormalised);
   std::mt19937_64 rng(splitmix64(c.seed ^ 0x73746174ULL));
   std::vector<at::Tensor> flat;
   double squared_error = 0, samples = 0;
@@ -307,17 +311,44 @@ std::vector<int64_t> spread_blocks(int64_t model_layers, int64_t layers) {
   return from;
 }
 
-// N of a DiT weight named "blocks.N.…"; -1 for a weight outside the blocks.
-int64_t block_index(const std::string& name) {
-  if (name.rfind("blocks.", 0) != 0) return -1;
-  return std::stoll(name.substr(7, name.find('.', 7) - 7));
+// A DiT weight of a block, "blocks.3.ffn.0.weight": block 3, member "ffn.0.weight".
+struct BlockWeight {
+  int64_t block = 0;
+  std::string member;
+};
+
+constexpr const char kBlocksPrefix[] = "blocks.";
+
+std::string block_weight_name(int64_t block, const std::string& member) {
+  return kBlocksPrefix + std::to_string(block) + "." + member;
 }
 
-// The number of blocks of the DiT in `checkpoint`.
-int64_t block_count(const tensors::Checkpoint& checkpoint) {
+// std::nullopt for a weight outside the blocks. Error(Format) naming the weight and `model_dir`
+// when the name starts with "blocks." but is not "blocks.N.member" with N a block number.
+std::optional<BlockWeight> split_block_weight(const std::string& name, const fs::path& model_dir) {
+  const size_t first_digit = std::char_traits<char>::length(kBlocksPrefix);
+  if (name.rfind(kBlocksPrefix, 0) != 0) return std::nullopt;
+  const size_t dot = name.find('.', first_digit);
+  const bool numbered = dot != std::string::npos && dot > first_digit && dot - first_digit <= 6 &&
+                        dot + 1 < name.size() &&
+                        std::all_of(name.begin() + long(first_digit), name.begin() + long(dot),
+                                    [](unsigned char c) { return std::isdigit(c) != 0; });
+  if (!numbered) {
+    throw Error(ErrorCategory::Format,
+                "the model's DiT weight '" + name +
+                    "' is not named blocks.N.<member> with a block number N",
+                model_dir.string());
+  }
+  return BlockWeight{std::stoll(name.substr(first_digit, dot - first_digit)), name.substr(dot + 1)};
+}
+
+// The number of blocks of the DiT in `checkpoint`, the model in `model_dir` (named in errors).
+int64_t block_count(const tensors::Checkpoint& checkpoint, const fs::path& model_dir) {
   int64_t count = 0;
   for (const std::string& name : checkpoint.names()) {
-    count = std::max(count, block_index(name) + 1);
+    if (const auto weight = split_block_weight(name, model_dir)) {
+      count = std::max(count, weight->block + 1);
+    }
   }
   return count;
 }
@@ -327,9 +358,10 @@ int64_t block_count(const tensors::Checkpoint& checkpoint) {
 // rest of the block keeps its fresh initialisation, so the projections' gradients are not zero.
 void make_identity_block(NamedWeights& dit_weights, int64_t block) {
   at::NoGradGuard no_grad;
-  const std::string b = std::string(kDiTPrefix) + "blocks." + std::to_string(block) + ".";
   for (const char* layer : {"self_attn.o", "cross_attn.o", "ffn.2"}) {
-    for (const char* part : {".weight", ".bias"}) dit_weights.at(b + layer + part).zero_();
+    for (const char* part : {".weight", ".bias"}) {
+      dit_weights.at(kDiTPrefix + block_weight_name(block, std::string(layer) + part)).zero_();
+    }
   }
 }
 
@@ -564,18 +596,19 @@ Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& c
     const std::vector<int64_t>& kernel = dit.info("patch_embedding.weight").shape;
     if (kernel.size() == 5) model_patch = {kernel[2], kernel[3], kernel[4]};
   }
-  const std::vector<int64_t> from_block = spread_blocks(block_count(dit), config.dit.num_layers);
+  const std::vector<int64_t> from_block =
+      spread_blocks(block_count(dit, model_dir), config.dit.num_layers);
   copy_weights(
       dit, dit_weights, kDiTPrefix, "DiT", model_dir,
       [&](const std::string& name, const at::Tensor& saved) {
         return adapt_to_patch(name, saved, model_patch, config.dit.patch_size, config.dit.out_dim);
       },
       [&](const std::string& name) -> std::optional<std::string> {
-        const int64_t index = block_index(name);
-        if (index < 0) return name;
-        const int64_t block = from_block[size_t(index)];
+        const std::optional<BlockWeight> weight = split_block_weight(name, model_dir);
+        if (!weight) return name;
+        const int64_t block = from_block[size_t(weight->block)];
         if (block < 0) return std::nullopt;
-        return "blocks." + std::to_string(block) + name.substr(name.find('.', 7));
+        return block_weight_name(block, weight->member);
       });
   for (size_t j = 0; j < from_block.size(); ++j) {
     if (from_block[j] < 0) make_identity_block(dit_weights, int64_t(j));

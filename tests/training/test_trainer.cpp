@@ -12,6 +12,7 @@
 #include "reelforge/pipeline/generator.hpp"
 #include "reelforge/pipeline/model_runtime.hpp"
 #include "reelforge/tensors/checkpoint.hpp"
+#include "reelforge/tensors/safetensors_writer.hpp"
 #include "reelforge/training/dit_trainable.hpp"
 #include "reelforge/training/optimizer.hpp"
 #include "reelforge/training/trainer.hpp"
@@ -276,6 +277,22 @@ TEST(Trainer, ADeeperDiTStartsAsTheModel) {
     EXPECT_EQ(e.category(), ErrorCategory::Format);
     EXPECT_NE(std::string(e.what()).find("'blocks.2."), std::string::npos) << e.what();
   }
+
+  // A weight under "blocks." without a block number is named, not left to a number parser.
+  fs::copy(dir / "model", dir / "misnamed-model");
+  tensors::NamedTensors misnamed;
+  for (const auto& [name, w] : a) misnamed.emplace_back(name, w);
+  misnamed.emplace_back("blocks.x.self_attn.q.weight", a.at("blocks.0.self_attn.q.weight"));
+  tensors::save_safetensors(dir / "misnamed-model" / "dit.safetensors", misnamed);
+  try {
+    Trainer::create_from_model(dir / "misnamed", deep, dir / "misnamed-model");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::Format);
+    EXPECT_NE(std::string(e.what()).find("'blocks.x.self_attn.q.weight'"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "misnamed" / "config.json"));
 }
 
 bool is_decoder_side(const std::string& name) {
