@@ -329,6 +329,7 @@ std::optional<BlockWeight> split_block_weight(const std::string& name, const fs:
   const size_t first_digit = std::char_traits<char>::length(kBlocksPrefix);
   if (name.rfind(kBlocksPrefix, 0) != 0) return std::nullopt;
   const size_t dot = name.find('.', first_digit);
+  // At most 6 digits: more blocks than any DiT has, and std::stoll cannot overflow.
   const bool numbered = dot != std::string::npos && dot > first_digit && dot - first_digit <= 6 &&
                         dot + 1 < name.size() &&
                         std::all_of(name.begin() + long(first_digit), name.begin() + long(dot),
