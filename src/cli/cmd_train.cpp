@@ -40,6 +40,10 @@ recipe it was started with; only the step targets may change between pieces.
   --object-loss-weight W
                        new runs only: how much more the DiT's flow-matching loss counts on the
                        objects' latent pixels (1 + W times; the builtin recipe's is 4, 0 = plain)
+  --sigma-loss-power P new runs only: each clip's flow-matching loss also counts sigma^P (its
+                       noise level) over the batch's mean; 2 weights the clean latent's error
+                       evenly across noise levels (default 0: the plain velocity loss, which
+                       counts the high-noise steps least)
   --patch-size TxHxW   new runs only: the DiT's patch in latent frames x rows x columns (the
                        builtin recipe's is 1x4x4; 1x2x2 gives 4x the tokens, each 8x8 pixels)
   --dit-layers N       new runs only: the DiT's blocks (the builtin recipe's is 6)
@@ -128,6 +132,7 @@ int run_train(Args& args) {
   const auto decoder_steps = args.integer("--decoder-steps", 0, std::numeric_limits<int>::max());
   const auto seed = args.integer("--seed", 0, std::numeric_limits<long long>::max());
   const auto object_loss_weight = args.number("--object-loss-weight", 0, 1000);
+  const auto sigma_loss_power = args.number("--sigma-loss-power", 0, 8);
   const auto patch_size = args.option("--patch-size");
   const auto dit_layers = args.integer("--dit-layers", 1, 256);
   const auto dit_batch = args.integer("--dit-batch", 1, 4096);
@@ -162,12 +167,15 @@ int run_train(Args& args) {
   };
   const auto integer_text = [](auto n) { return std::to_string(n); };
   set_new_run_option(config.seed, seed, "--seed", "seed", integer_text);
+  const auto number_text = [](double w) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", w);
+    return std::string(text);
+  };
   set_new_run_option(config.object_loss_weight, object_loss_weight, "--object-loss-weight",
-                     "weight", [](double w) {
-                       char text[32];
-                       std::snprintf(text, sizeof text, "%g", w);
-                       return std::string(text);
-                     });
+                     "weight", number_text);
+  set_new_run_option(config.sigma_loss_power, sigma_loss_power, "--sigma-loss-power", "power",
+                     number_text);
   const std::optional<std::array<int64_t, 3>> patch =
       patch_size ? std::optional(parse_patch_size(*patch_size)) : std::nullopt;
   set_new_run_option(config.dit.patch_size, patch, "--patch-size", "patch", patch_text);

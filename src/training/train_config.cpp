@@ -203,6 +203,9 @@ void TrainConfig::validate() const {
   }
   if (shift <= 0) throw invalid("shift must be > 0");
   if (!(object_loss_weight >= 0)) throw invalid("object_loss_weight must be >= 0");
+  if (!(sigma_loss_power >= 0 && sigma_loss_power <= 8)) {
+    throw invalid("sigma_loss_power must be in [0, 8]");
+  }
   if (vae_steps < 0 || dit_steps < 0 || decoder_steps < 0) {
     throw invalid("step targets must be >= 0");
   }
@@ -267,6 +270,7 @@ json TrainConfig::to_json() const {
       {"first_two_prob", first_two_prob},
       {"last_frame_prob", last_frame_prob},
       {"object_loss_weight", object_loss_weight},
+      {"sigma_loss_power", sigma_loss_power},
       {"decoder_steps", decoder_steps},
       {"decoder_optimizer", optimizer_json(decoder_optimizer)},
       {"pool_clips", pool_clips},
@@ -338,6 +342,9 @@ TrainConfig TrainConfig::from_json(const json& j) {
   // Runs started before the object weighting existed trained without it.
   c.object_loss_weight =
       j.contains("object_loss_weight") ? field<double>(j, "", "object_loss_weight") : 0.0;
+  // ... and before the noise-level weighting existed, with the plain velocity loss.
+  c.sigma_loss_power =
+      j.contains("sigma_loss_power") ? field<double>(j, "", "sigma_loss_power") : 0.0;
   c.pool_clips = field<int>(j, "", "pool_clips");
   c.pool_refresh = field<int>(j, "", "pool_refresh");
   c.dit_optimizer = optimizer_from(field<json>(j, "", "dit_optimizer"), "dit_optimizer.");

@@ -31,6 +31,7 @@
 #include "reelforge/tensors/checkpoint.hpp"
 #include "reelforge/tensors/safetensors_writer.hpp"
 #include "reelforge/training/dit_trainable.hpp"
+#include "reelforge/training/flow_matching.hpp"
 #include "reelforge/training/umt5_trainable.hpp"
 #include "reelforge/training/vae_trainable.hpp"
 
@@ -841,7 +842,7 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
         const at::Tensor objects = at::stack(object_masks).unsqueeze(1);  // [B, 1, F, h, w]
         weight = weight * (1.0 + c.object_loss_weight * objects);
       }
-      loss = ((v - target_v).pow(2) * weight).sum() / weight.sum().clamp_min(1.0);
+      loss = flow_matching_loss(v, target_v, weight, sigma, c.sigma_loss_power);
     }
     loss.backward();
     const double grad_norm = optimizer.step(scheduled_lr_scale(optimizer.settings(), step, target));

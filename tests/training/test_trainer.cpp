@@ -14,6 +14,7 @@
 #include "reelforge/tensors/checkpoint.hpp"
 #include "reelforge/tensors/safetensors_writer.hpp"
 #include "reelforge/training/dit_trainable.hpp"
+#include "reelforge/training/flow_matching.hpp"
 #include "reelforge/training/optimizer.hpp"
 #include "reelforge/training/trainer.hpp"
 #include "support/testing.hpp"
@@ -458,6 +459,43 @@ TEST(TrainConfig, JsonRoundTripsAndValidates) {
   bad = c;
   bad.object_loss_weight = -1;
   EXPECT_THROW(bad.validate(), Error);
+  // ... and before the noise-level weighting existed used the plain loss.
+  EXPECT_EQ(c.sigma_loss_power, 0.0);
+  TrainConfig weighted = c;
+  weighted.sigma_loss_power = 2;
+  EXPECT_EQ(TrainConfig::from_json(weighted.to_json()).sigma_loss_power, 2.0);
+  j = weighted.to_json();
+  j.erase("sigma_loss_power");
+  EXPECT_EQ(TrainConfig::from_json(j).sigma_loss_power, 0.0);
+  bad = c;
+  bad.sigma_loss_power = -1;
+  EXPECT_THROW(bad.validate(), Error);
+}
+
+// Two clips of one latent pixel each, the first half generated, at noise levels 0.5 and 1. The
+// plain loss is the mean squared velocity error over the generated pixels; the sigma^2 weighting
+// scales each clip's error by sigma^2 over the batch's mean sigma^2 and keeps the denominator.
+TEST(FlowMatchingLoss, WeightsEachClipBySigmaToThePowerOverTheBatchMean) {
+  const at::Tensor target = at::zeros({2, 1, 2, 1, 1});
+  at::Tensor velocity = at::zeros({2, 1, 2, 1, 1});
+  velocity[0][0][0].fill_(1.0);   // clip 0, generated frame: error 1
+  velocity[0][0][1].fill_(10.0);  // clip 0, conditioning frame: not counted
+  velocity[1][0][0].fill_(2.0);   // clip 1, generated frame: error 4
+  at::Tensor weight = at::zeros({2, 1, 2, 1, 1});
+  weight.select(2, 0).fill_(1.0);
+  const at::Tensor sigma = at::tensor({0.5f, 1.0f});
+  EXPECT_FLOAT_EQ(flow_matching_loss(velocity, target, weight, sigma, 0).item<float>(),
+                  (1.0f + 4.0f) / 2.0f);
+  const float mean = (0.25f + 1.0f) / 2.0f;
+  EXPECT_FLOAT_EQ(flow_matching_loss(velocity, target, weight, sigma, 2).item<float>(),
+                  (0.25f / mean * 1.0f + 1.0f / mean * 4.0f) / 2.0f);
+  // The same noise level for every clip leaves the loss as it is, whatever the power.
+  const at::Tensor same = at::tensor({0.3f, 0.3f});
+  EXPECT_FLOAT_EQ(flow_matching_loss(velocity, target, weight, same, 4).item<float>(), 2.5f);
+  // The per-pixel weight (the objects') multiplies in and counts in the denominator.
+  weight[1][0][0].fill_(3.0);
+  EXPECT_FLOAT_EQ(flow_matching_loss(velocity, target, weight, sigma, 2).item<float>(),
+                  (0.25f / mean * 1.0f + 1.0f / mean * 3.0f * 4.0f) / 4.0f);
 }
 
 // The rate is flat through the warm-up, halfway down the cosine at the middle of the rest, at the
@@ -530,13 +568,18 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   EXPECT_NE(r.err.find("--patch-size: '1x3' is not TxHxW"), std::string::npos) << r.err;
   r = testing::run_cli({"train", "--run", run, "--recipe", "smoke", "--steps", "2",
                         "--object-loss-weight", "2.5", "--patch-size", "1x2x2", "--dit-batch", "2",
-                        "--dit-layers", "2"});
+                        "--dit-layers", "2", "--sigma-loss-power", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("vae: 2 steps now, 2 of"), std::string::npos) << r.out;
   EXPECT_EQ(Trainer::resume(run).config().object_loss_weight, 2.5);
   EXPECT_EQ(Trainer::resume(run).config().dit.patch_size, (std::array<int64_t, 3>{1, 2, 2}));
   EXPECT_EQ(Trainer::resume(run).config().dit_batch, 2);
   EXPECT_EQ(Trainer::resume(run).config().dit.num_layers, 2);
+  EXPECT_EQ(Trainer::resume(run).config().sigma_loss_power, 2.0);
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--sigma-loss-power", "4"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--sigma-loss-power: the run was started with power 2"), std::string::npos)
+      << r.err;
   r = testing::run_cli({"train", "--run", run, "--steps", "0", "--patch-size", "1x4x4"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--patch-size: the run was started with patch 1x2x2"), std::string::npos)

@@ -85,6 +85,10 @@ struct TrainConfig {
   // of each frame, and their shape and motion would otherwise be learnt long after the
   // backgrounds. 0 = every latent pixel alike.
   double object_loss_weight = 0.0;
+  // Each sample's loss also counts sigma^this over the batch's mean (flow_matching_loss): 2 weights
+  // the clean latent's error evenly across noise levels, where the plain velocity loss (0) gives
+  // the high-noise steps, which lay out the objects and their motion, the least of it.
+  double sigma_loss_power = 0.0;
   int pool_clips = 1536;           // encoded clips kept per run, split over the buckets
   int pool_refresh = 1;            // new clips encoded per step
   AdamWSettings dit_optimizer;
