@@ -43,7 +43,10 @@ prints, per attribute, how often it came out as prompted and what the wrong ones
   --save-clips DIR     write each generated clip as an mp4 named after its prompt
   --vae-round-trip     score the world's own renders of the same prompts after the model's VAE
                        (encode, decode) instead of generating: the ceiling the VAE sets on
-                       every figure; no sampling, so it takes seconds)";
+                       every figure; no sampling, so it takes seconds)
+  --from-render S      video-to-video from the world's own render of each prompt, noised to
+                       strength S (0 keeps the render, 1 is almost text-to-video): how much
+                       noise the model can take before it loses what it was given)";
 
 namespace {
 
@@ -93,6 +96,7 @@ int run_eval(Args& args) {
     options.split = named("--split", [&] { return dataset::parse_split(*s); });
   }
   options.vae_round_trip = args.flag("--vae-round-trip");
+  options.source_strength = args.number("--from-render", 0, 1);
   const auto json_path = args.option("--json");
   const auto clips_dir = args.option("--save-clips");
   const std::string model = args.positional("MODEL");

@@ -20,6 +20,7 @@
 #include "reelforge/pipeline/model_runtime.hpp"
 #include "reelforge/pipeline/plan.hpp"
 #include "reelforge/sampling/guidance.hpp"
+#include "reelforge/sampling/schedule.hpp"
 
 namespace reelforge::training {
 namespace {
@@ -149,6 +150,17 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
                 "clip counts must be 0 or more; got " + std::to_string(options.clips) +
                     " text-to-video and " + std::to_string(options.i2v_clips) + " image-to-video");
   }
+  if (options.source_strength) {
+    const double s = *options.source_strength;
+    if (!(s >= 0 && s <= 1)) {
+      throw Error(ErrorCategory::InvalidArgument,
+                  "the source strength must be in [0, 1]; got " + std::to_string(s));
+    }
+    if (options.vae_round_trip) {
+      throw Error(ErrorCategory::InvalidArgument,
+                  "a VAE round trip samples nothing, so it takes no source strength");
+    }
+  }
   const models::ModelManifest& manifest = runtime.manifest();
   pipeline::SamplingOverrides overrides;
   overrides.steps = options.steps;
@@ -178,8 +190,16 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
   const std::string& negative_prompt = manifest.defaults.negative_prompt;
 
   report.vae_round_trip = options.vae_round_trip;
+  report.source_strength = options.source_strength;
   report.split = options.split;
-  const int steps_per_clip = options.vae_round_trip ? 1 : sampling.steps;
+  int steps_per_clip = options.vae_round_trip ? 1 : sampling.steps;
+  if (options.source_strength) {
+    const sampling::Schedule schedule = sampling::make_schedule(
+        sampling::resolve_grid(sampling::SigmaGrid::SolverDefault, sampling.solver), sampling.steps,
+        sampling.shift);
+    steps_per_clip =
+        std::max(1, sampling::start_for_strength(schedule, *options.source_strength).steps_to_run);
+  }
   const int64_t total_steps = static_cast<int64_t>(options.clips + i2v_clips) * steps_per_clip;
   auto emit = [&](int64_t step, const std::string& detail) {
     if (progress) progress(Progress{"eval", step, total_steps, detail});
@@ -198,11 +218,18 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
     request.size = bucket.size;
     request.sampling = sampling;
     request.seed = clip.seed;
+    const bool from_render = options.source_strength.has_value();
+    std::vector<cv::Mat> rendered;
+    if (mode == EvalMode::ImageToVideo || from_render) {
+      rendered = dataset::render_clip(clip.expected, bucket.size, manifest.frame_count);
+    }
+    if (from_render) {
+      request.source_latent = pipeline::encode_frames(runtime, rendered, &token);
+      request.strength = *options.source_strength;
+    }
     if (mode == EvalMode::ImageToVideo) {
-      const std::vector<cv::Mat> keyframe =
-          dataset::render_clip(clip.expected, bucket.size, manifest.frame_count);
       request.conditions.push_back(
-          {pipeline::encode_frames(runtime, {keyframe.front()}, &token), 0});
+          {pipeline::encode_frames(runtime, {rendered.front()}, &token), 0});
       request.method = pipeline::ConditioningMethod::CleanTokens;
     }
     pipeline::WindowCallbacks callbacks;
@@ -353,6 +380,13 @@ std::string format_report(const EvalReport& report) {
                   "ceiling the VAE sets, no generation\n\n",
                   report.model.c_str(), report.all_correct.total, combinations,
                   static_cast<unsigned long long>(report.seed), report.seconds);
+  } else if (report.source_strength) {
+    std::snprintf(line, sizeof line,
+                  "model %s: %d video-to-video clips from the world's renders of %s at strength "
+                  "%.2f, %d steps, guidance %.2f, seed %llu (%.1f s)\n\n",
+                  report.model.c_str(), report.all_correct.total, combinations,
+                  *report.source_strength, report.steps, report.guidance,
+                  static_cast<unsigned long long>(report.seed), report.seconds);
   } else {
     std::snprintf(line, sizeof line,
                   "model %s: %d text-to-video clips of %s, %d steps, guidance %.2f, seed %llu "
@@ -439,20 +473,25 @@ nlohmann::json to_json(const EvalReport& report) {
                      {"read", m.read},
                      {"count", m.count}});
   }
-  return {{"model", report.model},
-          {"source", report.vae_round_trip ? "vae_round_trip" : "generated"},
-          {"split", dataset::to_string(report.split)},
-          {"misreadings", std::move(wrong)},
-          {"steps", report.steps},
-          {"guidance", report.guidance},
-          {"seed", report.seed},
-          {"seconds", report.seconds},
-          {"attributes", attributes},
-          {"all_correct", tally_json(report.all_correct, kAllCorrectGoal)},
-          {"i2v",
-           {{"keyframe_kept", tally_json(report.keyframe_kept, 0)},
-            {"moves_as_prompted", tally_json(report.moves_as_prompted, 0)}}},
-          {"clips", clips}};
+  const char* source = report.vae_round_trip    ? "vae_round_trip"
+                       : report.source_strength ? "renders_video_to_video"
+                                                : "generated";
+  nlohmann::json out = {{"model", report.model},
+                        {"source", source},
+                        {"split", dataset::to_string(report.split)},
+                        {"misreadings", std::move(wrong)},
+                        {"steps", report.steps},
+                        {"guidance", report.guidance},
+                        {"seed", report.seed},
+                        {"seconds", report.seconds},
+                        {"attributes", attributes},
+                        {"all_correct", tally_json(report.all_correct, kAllCorrectGoal)},
+                        {"i2v",
+                         {{"keyframe_kept", tally_json(report.keyframe_kept, 0)},
+                          {"moves_as_prompted", tally_json(report.moves_as_prompted, 0)}}},
+                        {"clips", clips}};
+  if (report.source_strength) out["source_strength"] = *report.source_strength;
+  return out;
 }
 
 }  // namespace reelforge::training

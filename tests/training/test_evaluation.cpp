@@ -347,6 +347,65 @@ TEST(Evaluation, VaeRoundTripScoresTheRendersThroughTheVae) {
   EXPECT_NE(r.out.find("VAE round trip of 1 rendered clips"), std::string::npos) << r.out;
 }
 
+// Video-to-video from the world's renders: at strength 0 nothing is sampled, so every clip is the
+// VAE round trip of its render; at 0.5 the model samples half the schedule from the noised render.
+TEST(Evaluation, FromRendersStartsFromTheNoisedRender) {
+  const auto runtime = load_tiny_model();
+  EvalOptions options;
+  options.clips = 2;
+  options.i2v_clips = 0;
+  options.steps = 2;
+  auto frames_of = [&](const EvalOptions& o, EvalReport* report, int64_t* total) {
+    std::vector<std::vector<cv::Mat>> clips;
+    *report = evaluate_model(
+        *runtime, o, [&](const Progress& p) { *total = p.total; }, nullptr,
+        [&](const EvalClip&, const std::vector<cv::Mat>& frames) { clips.push_back(frames); });
+    return clips;
+  };
+  int64_t total = 0;
+  EvalReport round_trip, kept, half;
+  options.vae_round_trip = true;
+  const auto round_trip_frames = frames_of(options, &round_trip, &total);
+  options.vae_round_trip = false;
+  options.source_strength = 0.0;
+  const auto kept_frames = frames_of(options, &kept, &total);
+  options.source_strength = 0.5;
+  const auto half_frames = frames_of(options, &half, &total);
+  EXPECT_EQ(total, 2);  // one of the two steps per clip
+
+  ASSERT_EQ(kept_frames.size(), 2U);
+  ASSERT_EQ(half_frames.size(), 2U);
+  double kept_difference = 0, half_difference = 0;
+  for (size_t c = 0; c < 2; ++c) {
+    EXPECT_EQ(kept.clips[c].prompt, round_trip.clips[c].prompt);
+    EXPECT_EQ(kept.clips[c].check.correct, round_trip.clips[c].check.correct);
+    for (size_t f = 0; f < kept_frames[c].size(); ++f) {
+      kept_difference = std::max(
+          kept_difference, cv::norm(kept_frames[c][f], round_trip_frames[c][f], cv::NORM_INF));
+      half_difference = std::max(
+          half_difference, cv::norm(half_frames[c][f], round_trip_frames[c][f], cv::NORM_INF));
+    }
+  }
+  EXPECT_LE(kept_difference, 1.0);
+  EXPECT_GT(half_difference, 20.0);  // the random DiT redrew it
+
+  EXPECT_EQ(to_json(half).at("source"), "renders_video_to_video");
+  EXPECT_DOUBLE_EQ(to_json(half).at("source_strength").get<double>(), 0.5);
+  EXPECT_NE(format_report(half).find("video-to-video clips from the world's renders"),
+            std::string::npos);
+
+  options.source_strength = 1.5;
+  EXPECT_THROW(evaluate_model(*runtime, options), Error);
+  options.source_strength = 0.5;
+  options.vae_round_trip = true;
+  EXPECT_THROW(evaluate_model(*runtime, options), Error);
+
+  const auto r = run_cli({"eval", tiny_model().folder().string(), "--clips", "1", "--i2v-clips",
+                          "0", "--steps", "2", "--from-render", "0.5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("at strength 0.50"), std::string::npos) << r.out;
+}
+
 TEST(Evaluation, TheTrainSplitAsksForCombinationsSeenInTraining) {
   const auto runtime = load_tiny_model();
 

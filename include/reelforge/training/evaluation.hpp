@@ -62,6 +62,11 @@ struct EvalOptions {
   // (encode, decode) and score that: the ceiling the VAE sets on every figure, since a perfect
   // DiT can do no better than the VAE draws. No text encoder or DiT runs.
   bool vae_round_trip = false;
+  // Instead of starting from noise, video-to-video from the world's own render of each spec,
+  // noised to this strength (0 keeps the render: the VAE round trip; 1 starts from almost pure
+  // noise): how much noise the model can take before it loses what it was given, per attribute.
+  // Error(InvalidArgument) outside [0, 1] or together with vae_round_trip.
+  std::optional<double> source_strength;
   // Which attribute combinations the prompts come from. HeldOut (never seen in training) is what
   // the goals are about; Train (combinations the model was trained on) beside it separates "cannot
   // draw it" from "cannot combine it".
@@ -102,6 +107,7 @@ struct EvalReport {
   double guidance = 0;
   uint64_t seed = 0;
   bool vae_round_trip = false;  // the clips are VAE round trips of renders, not generations
+  std::optional<double> source_strength;           // the clips are video-to-video from renders
   dataset::Split split = dataset::Split::HeldOut;  // where the prompts' combinations come from
   // Text-to-video clips only: the held-out generalisation figures.
   std::array<Tally, kAttributeCount> attributes{};
@@ -128,7 +134,8 @@ using EvalClipCallback = std::function<void(const EvalClip& clip, const std::vec
 //    world, encoded and written clean into latent frame 0 (ConditioningMethod::CleanTokens), same
 //    kind of prompt.
 // With options.vae_round_trip the same specs are rendered and round-tripped through the VAE
-// instead (both modes), one progress step per clip.
+// instead (both modes), one progress step per clip; with options.source_strength each sample
+// starts from the spec's render noised to that strength (both modes).
 // Progress: stage "eval", one step per sampling step of every clip. Error(Cancelled) when the
 // token fires; Error(InvalidArgument) for negative clip counts or bad overrides.
 EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& options,
