@@ -150,16 +150,9 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
                 "clip counts must be 0 or more; got " + std::to_string(options.clips) +
                     " text-to-video and " + std::to_string(options.i2v_clips) + " image-to-video");
   }
-  if (options.source_strength) {
-    const double s = *options.source_strength;
-    if (!(s >= 0 && s <= 1)) {
-      throw Error(ErrorCategory::InvalidArgument,
-                  "the source strength must be in [0, 1]; got " + std::to_string(s));
-    }
-    if (options.vae_round_trip) {
-      throw Error(ErrorCategory::InvalidArgument,
-                  "a VAE round trip samples nothing, so it takes no source strength");
-    }
+  if (options.source_strength && options.vae_round_trip) {
+    throw Error(ErrorCategory::InvalidArgument,
+                "a VAE round trip samples nothing, so it takes no source strength");
   }
   const models::ModelManifest& manifest = runtime.manifest();
   pipeline::SamplingOverrides overrides;
@@ -193,7 +186,7 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
   report.source_strength = options.source_strength;
   report.split = options.split;
   int steps_per_clip = options.vae_round_trip ? 1 : sampling.steps;
-  if (options.source_strength) {
+  if (options.source_strength) {  // start_for_strength refuses strengths outside [0, 1]
     const sampling::Schedule schedule = sampling::make_schedule(
         sampling::resolve_grid(sampling::SigmaGrid::SolverDefault, sampling.solver), sampling.steps,
         sampling.shift);
