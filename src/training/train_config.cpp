@@ -206,6 +206,9 @@ void TrainConfig::validate() const {
   if (!(sigma_loss_power >= 0 && sigma_loss_power <= 8)) {
     throw invalid("sigma_loss_power must be in [0, 8]");
   }
+  if (!(sigma_logit_spread >= 0 && sigma_logit_spread <= 4)) {
+    throw invalid("sigma_logit_spread must be in [0, 4]");
+  }
   if (vae_steps < 0 || dit_steps < 0 || decoder_steps < 0) {
     throw invalid("step targets must be >= 0");
   }
@@ -271,6 +274,7 @@ json TrainConfig::to_json() const {
       {"last_frame_prob", last_frame_prob},
       {"object_loss_weight", object_loss_weight},
       {"sigma_loss_power", sigma_loss_power},
+      {"sigma_logit_spread", sigma_logit_spread},
       {"decoder_steps", decoder_steps},
       {"decoder_optimizer", optimizer_json(decoder_optimizer)},
       {"pool_clips", pool_clips},
@@ -345,6 +349,9 @@ TrainConfig TrainConfig::from_json(const json& j) {
   // ... and before the noise-level weighting existed, with the plain velocity loss.
   c.sigma_loss_power =
       j.contains("sigma_loss_power") ? field<double>(j, "", "sigma_loss_power") : 0.0;
+  // ... and before the logit-normal noise levels, with uniform ones.
+  c.sigma_logit_spread =
+      j.contains("sigma_logit_spread") ? field<double>(j, "", "sigma_logit_spread") : 0.0;
   c.pool_clips = field<int>(j, "", "pool_clips");
   c.pool_refresh = field<int>(j, "", "pool_refresh");
   c.dit_optimizer = optimizer_from(field<json>(j, "", "dit_optimizer"), "dit_optimizer.");

@@ -813,8 +813,7 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
       std::vector<float> sigmas;
       at::Tensor known = at::zeros({batch, frames});  // 1 = conditioning frame
       for (int64_t i = 0; i < batch; ++i) {
-        const double u = unit(rng);
-        sigmas.push_back(float(c.shift * u / (1.0 + (c.shift - 1.0) * u)));
+        sigmas.push_back(float(draw_sigma(rng, c.shift, c.sigma_logit_spread)));
         const double r = unit(rng);
         if (r < c.first_frame_prob) {
           known[i][0].fill_(1);

@@ -4,7 +4,10 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <vector>
 
 #include "reelforge/core/atomic_file.hpp"
 #include "reelforge/core/error.hpp"
@@ -470,6 +473,54 @@ TEST(TrainConfig, JsonRoundTripsAndValidates) {
   bad = c;
   bad.sigma_loss_power = -1;
   EXPECT_THROW(bad.validate(), Error);
+  // ... and before the logit-normal noise levels, with uniform ones.
+  EXPECT_EQ(c.sigma_logit_spread, 0.0);
+  weighted.sigma_logit_spread = 1.5;
+  EXPECT_EQ(TrainConfig::from_json(weighted.to_json()).sigma_logit_spread, 1.5);
+  j = weighted.to_json();
+  j.erase("sigma_logit_spread");
+  EXPECT_EQ(TrainConfig::from_json(j).sigma_logit_spread, 0.0);
+  bad = c;
+  bad.sigma_logit_spread = -0.5;
+  EXPECT_THROW(bad.validate(), Error);
+}
+
+// Spread 0 is the uniform draw of old (bit for bit: same values from the same generator), shifted;
+// a logit-normal of spread 1 puts its median at the middle of the schedule (u = 0.5, sigma 0.75 at
+// shift 3) and 73% of its draws in sigma 0.5-0.9 (|z| < logit(0.75) = 1.0986).
+TEST(DrawSigma, UniformOrLogitNormalBeforeTheShift) {
+  std::mt19937_64 a(5), b(5);
+  for (int i = 0; i < 100; ++i) {
+    const double u = std::uniform_real_distribution<double>(0.0, 1.0)(b);
+    EXPECT_EQ(draw_sigma(a, 3.0, 0.0), 3.0 * u / (1.0 + 2.0 * u));
+  }
+  const auto share_in_band = [](double spread, double* median) {
+    std::mt19937_64 rng(11);
+    std::vector<double> sigmas(20000);
+    int in_band = 0;
+    for (double& s : sigmas) {
+      s = draw_sigma(rng, 3.0, spread);
+      EXPECT_GT(s, 0.0);
+      EXPECT_LT(s, 1.0);
+      in_band += s > 0.5 && s < 0.9;
+    }
+    std::nth_element(sigmas.begin(), sigmas.begin() + 10000, sigmas.end());
+    *median = sigmas[10000];
+    return in_band / 20000.0;
+  };
+  double median = 0;
+  EXPECT_NEAR(share_in_band(0.0, &median), 0.5, 0.015);
+  EXPECT_NEAR(median, 0.75, 0.01);
+  EXPECT_NEAR(share_in_band(1.0, &median), 0.728, 0.015);
+  EXPECT_NEAR(median, 0.75, 0.01);
+  // Without a shift the sigma is u itself: a wider spread pushes draws to the ends.
+  std::mt19937_64 rng(3);
+  int ends = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const double s = draw_sigma(rng, 1.0, 3.0);
+    ends += s < 0.1 || s > 0.9;
+  }
+  EXPECT_NEAR(ends / 20000.0, 0.464, 0.015);  // P(|z| > logit(0.9) / 3 = 0.7324)
 }
 
 // Two clips of one latent pixel each, the first half generated, at noise levels 0.5 and 1. The
@@ -568,7 +619,8 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   EXPECT_NE(r.err.find("--patch-size: '1x3' is not TxHxW"), std::string::npos) << r.err;
   r = testing::run_cli({"train", "--run", run, "--recipe", "smoke", "--steps", "2",
                         "--object-loss-weight", "2.5", "--patch-size", "1x2x2", "--dit-batch", "2",
-                        "--dit-layers", "2", "--sigma-loss-power", "2"});
+                        "--dit-layers", "2", "--sigma-loss-power", "2", "--sigma-logit-spread",
+                        "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("vae: 2 steps now, 2 of"), std::string::npos) << r.out;
   EXPECT_EQ(Trainer::resume(run).config().object_loss_weight, 2.5);
@@ -576,9 +628,15 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   EXPECT_EQ(Trainer::resume(run).config().dit_batch, 2);
   EXPECT_EQ(Trainer::resume(run).config().dit.num_layers, 2);
   EXPECT_EQ(Trainer::resume(run).config().sigma_loss_power, 2.0);
+  EXPECT_EQ(Trainer::resume(run).config().sigma_logit_spread, 1.0);
   r = testing::run_cli({"train", "--run", run, "--steps", "0", "--sigma-loss-power", "4"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--sigma-loss-power: the run was started with power 2"), std::string::npos)
+      << r.err;
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--sigma-logit-spread", "0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--sigma-logit-spread: the run was started with spread 1"),
+            std::string::npos)
       << r.err;
   r = testing::run_cli({"train", "--run", run, "--steps", "0", "--patch-size", "1x4x4"});
   EXPECT_NE(r.exit_code, 0);

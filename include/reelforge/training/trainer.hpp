@@ -89,6 +89,9 @@ struct TrainConfig {
   // the clean latent's error evenly across noise levels, where the plain velocity loss (0) gives
   // the high-noise steps, which lay out the objects and their motion, the least of it.
   double sigma_loss_power = 0.0;
+  // How each sample's noise level is drawn before the shift (draw_sigma): 0 = uniform, > 0 = a
+  // logit-normal of this spread, which samples the middle of the schedule more often.
+  double sigma_logit_spread = 0.0;
   int pool_clips = 1536;           // encoded clips kept per run, split over the buckets
   int pool_refresh = 1;            // new clips encoded per step
   AdamWSettings dit_optimizer;
