@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -76,14 +77,12 @@ std::string diffusers_to_official(const std::string& rel) {
   for (const auto& [from, to] : kTop) {
     if (starts_with(rel, from)) return to + rel.substr(from.size());
   }
-  if (starts_with(rel, "blocks.")) {
-    const size_t dot = rel.find('.', 7);
-    if (dot != std::string::npos) {
-      const std::string head = rel.substr(0, dot + 1);  // "blocks.N."
-      const std::string rest = rel.substr(dot + 1);
-      if (rest == "scale_shift_table") return head + "modulation";
-      for (const auto& [from, to] : kBlock) {
-        if (starts_with(rest, from)) return head + to + rest.substr(from.size());
+  if (const auto weight = split_wan_block_weight_name(rel)) {
+    const std::string& rest = weight->member;
+    if (rest == "scale_shift_table") return wan_block_weight_name(weight->block, "modulation");
+    for (const auto& [from, to] : kBlock) {
+      if (starts_with(rest, from)) {
+        return wan_block_weight_name(weight->block, to + rest.substr(from.size()));
       }
     }
   }
@@ -152,6 +151,23 @@ void WanDiTConfig::validate() const {
   if (freq_dim % 2 != 0) throw bad("Wan DiT freq_dim " + std::to_string(freq_dim) + " is odd");
 }
 
+std::string wan_block_weight_name(int64_t block, const std::string& member) {
+  return kWanBlockPrefix + std::to_string(block) + "." + member;
+}
+
+std::optional<WanBlockWeightName> split_wan_block_weight_name(const std::string& name) {
+  const size_t first_digit = std::char_traits<char>::length(kWanBlockPrefix);
+  if (!starts_with(name, kWanBlockPrefix)) return std::nullopt;
+  const size_t dot = name.find('.', first_digit);
+  const bool numbered = dot != std::string::npos && dot > first_digit && dot - first_digit <= 6 &&
+                        dot + 1 < name.size() &&
+                        std::all_of(name.begin() + long(first_digit), name.begin() + long(dot),
+                                    [](unsigned char c) { return std::isdigit(c) != 0; });
+  if (!numbered) return std::nullopt;
+  return WanBlockWeightName{std::stoll(name.substr(first_digit, dot - first_digit)),
+                            name.substr(dot + 1)};
+}
+
 WanDiTConfig WanDiTConfig::from_weights(const std::map<std::string, std::vector<int64_t>>& shapes,
                                         const WanDiTHints& hints) {
   for (const auto& [name, shape] : shapes) {
@@ -170,7 +186,7 @@ WanDiTConfig WanDiTConfig::from_weights(const std::map<std::string, std::vector<
   const auto& te = need_shape(shapes, "text_embedding.0.weight", 2);
   c.text_dim = te[1];
   c.freq_dim = need_shape(shapes, "time_embedding.0.weight", 2)[1];
-  c.ffn_dim = need_shape(shapes, "blocks.0.ffn.0.weight", 2)[0];
+  c.ffn_dim = need_shape(shapes, wan_block_weight_name(0, "ffn.0.weight"), 2)[0];
   const auto& head = need_shape(shapes, "head.head.weight", 2);
   if (head[0] % c.patch_volume() != 0) {
     throw Error(ErrorCategory::Format,
@@ -181,16 +197,13 @@ WanDiTConfig WanDiTConfig::from_weights(const std::map<std::string, std::vector<
   c.out_dim = head[0] / c.patch_volume();
   int64_t layers = 0;
   for (const auto& [name, shape] : shapes) {
-    if (!starts_with(name, "blocks.")) continue;
-    const size_t dot = name.find('.', 7);
-    const std::string index =
-        name.substr(7, dot == std::string::npos ? std::string::npos : dot - 7);
-    if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos) continue;
-    layers = std::max<int64_t>(layers, std::stoll(index) + 1);
+    if (const auto weight = split_wan_block_weight_name(name)) {
+      layers = std::max<int64_t>(layers, weight->block + 1);
+    }
   }
   c.num_layers = layers;
-  c.qk_norm = shapes.count("blocks.0.self_attn.norm_q.weight") > 0;
-  c.cross_attn_norm = shapes.count("blocks.0.norm3.weight") > 0;
+  c.qk_norm = shapes.count(wan_block_weight_name(0, "self_attn.norm_q.weight")) > 0;
+  c.cross_attn_norm = shapes.count(wan_block_weight_name(0, "norm3.weight")) > 0;
 
   if (hints.num_heads) {
     c.num_heads = *hints.num_heads;
@@ -364,7 +377,7 @@ std::shared_ptr<WanDiT::Impl> WanDiT::Impl::allocate(const WanDiTConfig& c, at::
   impl->blocks.resize(size_t(c.num_layers));
   for (int64_t i = 0; i < c.num_layers; ++i) {
     WanBlockWeights& b = impl->blocks[size_t(i)];
-    const std::string p = "blocks." + std::to_string(i) + ".";
+    const std::string p = wan_block_weight_name(i, "");
     b.modulation = at::empty({1, 1, 6, c.dim}, fopt);  // [1, 1, 6, dim]
     add(p + "modulation", {1, 6, c.dim}, b.modulation, WanParamKind::Modulation, 1);
     b.self_qkv =

@@ -64,7 +64,7 @@ NamedWeights init_dit_weights(const models::WanDiTConfig& config, uint64_t seed)
   for (auto& [name, tensor] : w) {
     const bool bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
     const bool is_norm = name.find("norm") != std::string::npos;
-    if (name.find("modulation") != std::string::npos && name.rfind("blocks.", 0) == 0) {
+    if (name.find("modulation") != std::string::npos && models::split_wan_block_weight_name(name)) {
       tensor.zero_();
     } else if (name.rfind("head.head.", 0) == 0) {
       tensor.zero_();
@@ -153,7 +153,7 @@ at::Tensor dit_forward(const NamedWeights& w, const models::WanDiTConfig& c, con
           .to(at::TensorOptions().dtype(at::kFloat).device(x.device()));
 
   for (int64_t i = 0; i < c.num_layers; ++i) {
-    const std::string b = "blocks." + std::to_string(i) + ".";
+    const std::string b = models::wan_block_weight_name(i, "");
     const at::Tensor mod =
         ops.get(b + "modulation").view({1, 1, 1, 6, dim}) + e0;  // [B, G, 1, 6, dim]
     const auto part = [&](int64_t k) { return mod.select(3, k); };  // [B, G, 1, dim]

@@ -26,6 +26,7 @@
 #include "reelforge/models/latent_preview.hpp"
 #include "reelforge/models/model_writer.hpp"
 #include "reelforge/models/tokenizer.hpp"
+#include "reelforge/models/wan_dit.hpp"
 #include "reelforge/pipeline/generator.hpp"
 #include "reelforge/pipeline/model_runtime.hpp"
 #include "reelforge/tensors/checkpoint.hpp"
@@ -312,36 +313,20 @@ std::vector<int64_t> spread_blocks(int64_t model_layers, int64_t layers) {
   return from;
 }
 
-// A DiT weight of a block, "blocks.3.ffn.0.weight": block 3, member "ffn.0.weight".
-struct BlockWeight {
-  int64_t block = 0;
-  std::string member;
-};
-
-constexpr const char kBlocksPrefix[] = "blocks.";
-
-std::string block_weight_name(int64_t block, const std::string& member) {
-  return kBlocksPrefix + std::to_string(block) + "." + member;
-}
-
-// std::nullopt for a weight outside the blocks. Error(Format) naming the weight and `model_dir`
-// when the name starts with "blocks." but is not "blocks.N.member" with N a block number.
-std::optional<BlockWeight> split_block_weight(const std::string& name, const fs::path& model_dir) {
-  const size_t first_digit = std::char_traits<char>::length(kBlocksPrefix);
-  if (name.rfind(kBlocksPrefix, 0) != 0) return std::nullopt;
-  const size_t dot = name.find('.', first_digit);
-  // At most 6 digits: more blocks than any DiT has, and std::stoll cannot overflow.
-  const bool numbered = dot != std::string::npos && dot > first_digit && dot - first_digit <= 6 &&
-                        dot + 1 < name.size() &&
-                        std::all_of(name.begin() + long(first_digit), name.begin() + long(dot),
-                                    [](unsigned char c) { return std::isdigit(c) != 0; });
-  if (!numbered) {
+// The block and member of a DiT weight "blocks.N.<member>"; std::nullopt for a weight outside the
+// blocks. Error(Format) naming the weight and `model_dir` when the name starts with "blocks." but
+// is not "blocks.N.<member>" with N a block number.
+std::optional<models::WanBlockWeightName> split_block_weight(const std::string& name,
+                                                             const fs::path& model_dir) {
+  if (name.rfind(models::kWanBlockPrefix, 0) != 0) return std::nullopt;
+  auto weight = models::split_wan_block_weight_name(name);
+  if (!weight) {
     throw Error(ErrorCategory::Format,
                 "the model's DiT weight '" + name +
                     "' is not named blocks.N.<member> with a block number N",
                 model_dir.string());
   }
-  return BlockWeight{std::stoll(name.substr(first_digit, dot - first_digit)), name.substr(dot + 1)};
+  return weight;
 }
 
 // The number of blocks of the DiT in `checkpoint`, the model in `model_dir` (named in errors).
@@ -362,7 +347,8 @@ void make_identity_block(NamedWeights& dit_weights, int64_t block) {
   at::NoGradGuard no_grad;
   for (const char* layer : {"self_attn.o", "cross_attn.o", "ffn.2"}) {
     for (const char* part : {".weight", ".bias"}) {
-      dit_weights.at(kDiTPrefix + block_weight_name(block, std::string(layer) + part)).zero_();
+      dit_weights.at(kDiTPrefix + models::wan_block_weight_name(block, std::string(layer) + part))
+          .zero_();
     }
   }
 }
@@ -606,11 +592,12 @@ Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& c
         return adapt_to_patch(name, saved, model_patch, config.dit.patch_size, config.dit.out_dim);
       },
       [&](const std::string& name) -> std::optional<std::string> {
-        const std::optional<BlockWeight> weight = split_block_weight(name, model_dir);
+        const std::optional<models::WanBlockWeightName> weight =
+            split_block_weight(name, model_dir);
         if (!weight) return name;
         const int64_t block = from_block[size_t(weight->block)];
         if (block < 0) return std::nullopt;
-        return block_weight_name(block, weight->member);
+        return models::wan_block_weight_name(block, weight->member);
       });
   for (size_t j = 0; j < from_block.size(); ++j) {
     if (from_block[j] < 0) make_identity_block(dit_weights, int64_t(j));

@@ -109,6 +109,21 @@ class WanDiTLayouts : public ::testing::Test {
   std::vector<at::Tensor> reference_;
 };
 
+// The one spelling of "blocks.N.<member>": built, split back, and anything else is not a block's.
+TEST(WanBlockWeightName, BuildsAndSplitsBlocksNMember) {
+  EXPECT_EQ(models::wan_block_weight_name(3, "ffn.0.weight"), "blocks.3.ffn.0.weight");
+  EXPECT_EQ(models::wan_block_weight_name(12, ""), "blocks.12.");
+  const auto w = models::split_wan_block_weight_name("blocks.27.self_attn.norm_q.weight");
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(w->block, 27);
+  EXPECT_EQ(w->member, "self_attn.norm_q.weight");
+  for (const char* other :
+       {"head.head.weight", "blocks.", "blocks.3", "blocks.3.", "blocks..x",
+        "blocks.x.ffn.0.weight", "blocks.1234567.ffn", "xblocks.1.ffn", "blocks.-1.ffn"}) {
+    EXPECT_FALSE(models::split_wan_block_weight_name(other).has_value()) << other;
+  }
+}
+
 TEST_F(WanDiTLayouts, OfficialNames) {
   expect_same_as_reference(load_written(weights_));
   std::vector<std::string> names;

@@ -35,6 +35,18 @@ enum class WanModelType { T2V, TI2V };
 const char* to_string(WanModelType type);                    // "t2v", "ti2v"
 WanModelType parse_wan_model_type(const std::string& name);  // Error(InvalidArgument) otherwise
 
+// Wan's DiT checkpoints name a block's weights "blocks.N.<member>" ("blocks.3.ffn.0.weight"): the
+// one spelling of that layout, for the loader and for the trainer, which builds and maps blocks.
+inline constexpr char kWanBlockPrefix[] = "blocks.";
+struct WanBlockWeightName {
+  int64_t block = 0;
+  std::string member;  // "ffn.0.weight"
+};
+std::string wan_block_weight_name(int64_t block, const std::string& member);
+// The block and member of "blocks.N.<member>" (N a block number of at most 6 digits, so it cannot
+// overflow; <member> not empty); std::nullopt for any other name.
+std::optional<WanBlockWeightName> split_wan_block_weight_name(const std::string& name);
+
 // What shapes cannot tell: from a manifest, a fixture's config or the caller.
 struct WanDiTHints {
   std::optional<int64_t> num_heads;        // default dim / 128 (head_dim 128 in every released Wan)
