@@ -252,11 +252,20 @@ void place(std::mt19937_64& rng, ObjectSpec& o) {
   }
 }
 
+Shape sample_shape(std::mt19937_64& rng, const ShapeWeights& weights) {
+  // Equal weights keep the uniform draw, so the world's own mix gives the same clips as ever.
+  if (std::all_of(weights.begin(), weights.end(), [&](double w) { return w == weights[0]; })) {
+    return any_of<Shape>(rng, kShapeCount);
+  }
+  return static_cast<Shape>(std::discrete_distribution<int>(weights.begin(), weights.end())(rng));
+}
+
 // Fills the attributes a held-out pair leaves open, so that the object is valid on `background`.
-ObjectSpec sample_object(std::mt19937_64& rng, Background background, const HeldOutPair* forced) {
+ObjectSpec sample_object(std::mt19937_64& rng, Background background, const HeldOutPair* forced,
+                         const ShapeWeights& shape_weights) {
   ObjectSpec o;
   for (;;) {
-    o.shape = any_of<Shape>(rng, kShapeCount);
+    o.shape = sample_shape(rng, shape_weights);
     o.color = any_of<ObjectColor>(rng, kColorCount);
     o.motion = any_of<Motion>(rng, kMotionCount);
     if (forced != nullptr) {
@@ -545,6 +554,10 @@ bool is_held_out(const ObjectSpec& object) {
 }
 
 ClipSpec sample_clip(std::mt19937_64& rng, Split split) {
+  return sample_clip(rng, split, kEvenShapes);
+}
+
+ClipSpec sample_clip(std::mt19937_64& rng, Split split, const ShapeWeights& shape_weights) {
   ClipSpec spec;
   spec.seed = rng();
   const HeldOutPair* forced = nullptr;
@@ -553,7 +566,7 @@ ClipSpec sample_clip(std::mt19937_64& rng, Split split) {
   const int count = chance(rng, 0.25) ? 2 : 1;
   while (static_cast<int>(spec.objects.size()) < count) {
     const bool main = spec.objects.empty();
-    ObjectSpec o = sample_object(rng, spec.background, main ? forced : nullptr);
+    ObjectSpec o = sample_object(rng, spec.background, main ? forced : nullptr, shape_weights);
     if (split == Split::Train && is_held_out(o)) continue;
     if (!main && o.color == spec.objects.front().color) continue;
     spec.objects.push_back(o);

@@ -53,6 +53,22 @@ AdamWSettings optimizer_from(const json& j, const std::string& path) {
   return s;
 }
 
+json shape_weights_json(const dataset::ShapeWeights& weights) {
+  json out = json::object();
+  for (int i = 0; i < dataset::kShapeCount; ++i) {
+    out[dataset::to_string(dataset::Shape(i))] = weights[i];
+  }
+  return out;
+}
+
+dataset::ShapeWeights shape_weights_from(const json& j) {
+  dataset::ShapeWeights weights{};
+  for (int i = 0; i < dataset::kShapeCount; ++i) {
+    weights[i] = field<double>(j, "shape_weights.", dataset::to_string(dataset::Shape(i)));
+  }
+  return weights;
+}
+
 }  // namespace
 
 TrainConfig TrainConfig::builtin() {
@@ -209,6 +225,16 @@ void TrainConfig::validate() const {
   if (!(sigma_logit_spread >= 0 && sigma_logit_spread <= 4)) {
     throw invalid("sigma_logit_spread must be in [0, 4]");
   }
+  double shape_total = 0;
+  for (int i = 0; i < dataset::kShapeCount; ++i) {
+    const double w = shape_weights[i];
+    if (!(w >= 0 && w <= 1000)) {
+      throw invalid(std::string("shape_weights.") + dataset::to_string(dataset::Shape(i)) +
+                    " must be in [0, 1000]");
+    }
+    shape_total += w;
+  }
+  if (!(shape_total > 0)) throw invalid("shape_weights must not all be 0");
   if (vae_steps < 0 || dit_steps < 0 || decoder_steps < 0) {
     throw invalid("step targets must be >= 0");
   }
@@ -275,6 +301,7 @@ json TrainConfig::to_json() const {
       {"object_loss_weight", object_loss_weight},
       {"sigma_loss_power", sigma_loss_power},
       {"sigma_logit_spread", sigma_logit_spread},
+      {"shape_weights", shape_weights_json(shape_weights)},
       {"decoder_steps", decoder_steps},
       {"decoder_optimizer", optimizer_json(decoder_optimizer)},
       {"pool_clips", pool_clips},
@@ -352,6 +379,10 @@ TrainConfig TrainConfig::from_json(const json& j) {
   // ... and before the logit-normal noise levels, with uniform ones.
   c.sigma_logit_spread =
       j.contains("sigma_logit_spread") ? field<double>(j, "", "sigma_logit_spread") : 0.0;
+  // ... and before the shape mix, with the world's own.
+  c.shape_weights = j.contains("shape_weights")
+                        ? shape_weights_from(field<json>(j, "", "shape_weights"))
+                        : dataset::kEvenShapes;
   c.pool_clips = field<int>(j, "", "pool_clips");
   c.pool_refresh = field<int>(j, "", "pool_refresh");
   c.dit_optimizer = optimizer_from(field<json>(j, "", "dit_optimizer"), "dit_optimizer.");

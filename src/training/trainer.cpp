@@ -474,7 +474,7 @@ class ClipPool {
     std::vector<at::Tensor> videos, masks;
     const bool weighted = c_.object_loss_weight > 0;
     for (int i = 0; i < count; ++i) {
-      specs.push_back(dataset::sample_clip(rng, dataset::Split::Train));
+      specs.push_back(dataset::sample_clip(rng, dataset::Split::Train, c_.shape_weights));
       at::Tensor coverage;
       videos.push_back(render_video(specs.back(), size(b), c_.frame_count, 0, c_.frame_count,
                                     weighted ? &coverage : nullptr));
@@ -758,8 +758,9 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
       std::vector<at::Tensor> clips;
       for (int i = 0; i < (whole ? c.vae_long_batch : c.vae_batch); ++i) {
         const int first = std::uniform_int_distribution<int>(0, c.frame_count - frames)(rng);
-        clips.push_back(render_video(dataset::sample_clip(rng, dataset::Split::Train), size,
-                                     c.frame_count, first, frames));
+        clips.push_back(
+            render_video(dataset::sample_clip(rng, dataset::Split::Train, c.shape_weights), size,
+                         c.frame_count, first, frames));
       }
       const at::Tensor video = at::cat(clips, 0);
       at::Tensor mu;

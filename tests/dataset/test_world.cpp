@@ -271,6 +271,46 @@ TEST(World, TrainNeverAndHeldOutAlwaysYieldsAHeldOutCombination) {
   EXPECT_EQ(seen_pairs.size(), held_out_pairs().size());
 }
 
+// A training mix: equal weights are the world's own clips exactly; other weights change how often
+// each shape appears, a weight of 0 removes it, and the held-out combinations stay out.
+TEST(World, ShapeWeightsSetTheMixOfTrainingShapes) {
+  std::mt19937_64 plain(99), even(99);
+  for (int i = 0; i < 200; ++i) {
+    const ClipSpec a = sample_clip(plain, Split::Train);
+    const ClipSpec b = sample_clip(even, Split::Train, {2, 2, 2, 2, 2});
+    ASSERT_EQ(canonical_caption(a), canonical_caption(b));
+    ASSERT_EQ(a.seed, b.seed);
+  }
+  const auto star_share = [](const ShapeWeights& weights, int* rings) {
+    std::mt19937_64 rng(5);
+    int stars = 0, objects = 0;
+    for (int i = 0; i < 4000; ++i) {
+      for (const auto& o : sample_clip(rng, Split::Train, weights).objects) {
+        EXPECT_FALSE(is_held_out(o)) << to_string(o.shape) << " " << to_string(o.color);
+        stars += o.shape == Shape::Star ? 1 : 0;
+        if (rings != nullptr) *rings += o.shape == Shape::Ring ? 1 : 0;
+        ++objects;
+      }
+    }
+    return static_cast<double>(stars) / objects;
+  };
+  int rings = 0;
+  const double even_share = star_share(kEvenShapes, nullptr);
+  const double heavy_share = star_share({1, 1, 1, 4, 0}, &rings);
+  // The held-out red stars and stars moving up are refused, so stars are a bit under 1/5 of
+  // the world's training objects; weight 4 of 7 (no rings) gives a bit under 4/7.
+  EXPECT_GT(even_share, 0.14);
+  EXPECT_LT(even_share, 0.2);
+  EXPECT_GT(heavy_share, 0.45);
+  EXPECT_LT(heavy_share, 4.0 / 7);
+  EXPECT_EQ(rings, 0);
+  // Held-out clips keep their forced pair whatever the mix.
+  std::mt19937_64 rng(6);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(is_held_out(sample_clip(rng, Split::HeldOut, {0, 0, 0, 1, 0}).objects.front()));
+  }
+}
+
 TEST(World, ColoursNeverClashWithTheirBackgroundInTheSampler) {
   EXPECT_TRUE(color_clashes(ObjectColor::Blue, Background::Sky));
   EXPECT_TRUE(color_clashes(ObjectColor::Green, Background::SkyOverGrass));

@@ -459,6 +459,23 @@ TEST(TrainConfig, JsonRoundTripsAndValidates) {
   check_added_option(&TrainConfig::sigma_logit_spread, "sigma_logit_spread", 1.5, -0.5);
   EXPECT_EQ(c.sigma_loss_power, 0.0);
   EXPECT_EQ(c.sigma_logit_spread, 0.0);
+  // The shape mix too: kept through json, the world's own mix for runs started before it existed,
+  // a negative weight or all zeros refused.
+  TrainConfig mix = c;
+  mix.shape_weights = {1, 1, 2, 3, 1.5};
+  EXPECT_EQ(TrainConfig::from_json(mix.to_json()).shape_weights, mix.shape_weights);
+  EXPECT_EQ(mix.to_json().at("shape_weights").at("star"), 3.0);
+  j = mix.to_json();
+  j.erase("shape_weights");
+  EXPECT_EQ(TrainConfig::from_json(j).shape_weights, dataset::kEvenShapes);
+  EXPECT_EQ(c.shape_weights, dataset::kEvenShapes);
+  mix.shape_weights = {1, 1, -1, 1, 1};
+  EXPECT_THROW(mix.validate(), Error);
+  mix.shape_weights = {0, 0, 0, 0, 0};
+  EXPECT_THROW(mix.validate(), Error);
+  j = c.to_json();
+  j["shape_weights"].erase("ring");
+  EXPECT_THROW(TrainConfig::from_json(j), Error);
   // Runs started before the decoder stage existed had none.
   j = c.to_json();
   j.erase("decoder_steps");
@@ -607,10 +624,28 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
       {"train", "--run", run, "--recipe", "smoke", "--patch-size", "1x3", "--steps", "0"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--patch-size: '1x3' is not TxHxW"), std::string::npos) << r.err;
-  r = testing::run_cli({"train", "--run", run, "--recipe", "smoke", "--steps", "2",
-                        "--object-loss-weight", "2.5", "--patch-size", "1x2x2", "--dit-batch", "2",
-                        "--dit-layers", "2", "--sigma-loss-power", "2", "--sigma-logit-spread",
-                        "1"});
+  const std::vector<std::string> first_piece = {"train",
+                                                "--run",
+                                                run,
+                                                "--recipe",
+                                                "smoke",
+                                                "--steps",
+                                                "2",
+                                                "--object-loss-weight",
+                                                "2.5",
+                                                "--patch-size",
+                                                "1x2x2",
+                                                "--dit-batch",
+                                                "2",
+                                                "--dit-layers",
+                                                "2",
+                                                "--sigma-loss-power",
+                                                "2",
+                                                "--sigma-logit-spread",
+                                                "1",
+                                                "--shape-weights",
+                                                "star=3,triangle=0.5"};
+  r = testing::run_cli(first_piece);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("vae: 2 steps now, 2 of"), std::string::npos) << r.out;
   EXPECT_EQ(Trainer::resume(run).config().object_loss_weight, 2.5);
@@ -619,6 +654,21 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   EXPECT_EQ(Trainer::resume(run).config().dit.num_layers, 2);
   EXPECT_EQ(Trainer::resume(run).config().sigma_loss_power, 2.0);
   EXPECT_EQ(Trainer::resume(run).config().sigma_logit_spread, 1.0);
+  EXPECT_EQ(Trainer::resume(run).config().shape_weights, (dataset::ShapeWeights{1, 1, 0.5, 3, 1}));
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--shape-weights", "star=2"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--shape-weights: the run was started with shape weights "
+                       "circle=1,square=1,triangle=0.5,star=3,ring=1"),
+            std::string::npos)
+      << r.err;
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--shape-weights", "star=-1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--shape-weights: the weight of star must be a number in [0, 1000]"),
+            std::string::npos)
+      << r.err;
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--shape-weights", "hexagon=1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("unknown shape 'hexagon'"), std::string::npos) << r.err;
   r = testing::run_cli({"train", "--run", run, "--steps", "0", "--sigma-loss-power", "4"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--sigma-loss-power: the run was started with power 2"), std::string::npos)

@@ -5,6 +5,7 @@
 // seen in training. read_clip (score.hpp) reads the attributes back, which makes a generated clip
 // scorable without people.
 
+#include <array>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -112,6 +113,13 @@ bool is_held_out(const ObjectSpec& object);
 // Samples a clip: one object (75%) or two of different colours (25%); colours never clash with
 // the background; Spin only for shapes whose rotation shows (square, triangle, star).
 ClipSpec sample_clip(std::mt19937_64& rng, Split split);
+
+// Relative frequencies of the shapes, indexed by Shape; all equal is the world's own mix.
+using ShapeWeights = std::array<double, kShapeCount>;
+inline constexpr ShapeWeights kEvenShapes = {1, 1, 1, 1, 1};
+// The same with each object's shape drawn by `shape_weights` (a training mix that shows some
+// shapes more often). Equal weights give exactly the clips of sample_clip(rng, split).
+ClipSpec sample_clip(std::mt19937_64& rng, Split split, const ShapeWeights& shape_weights);
 
 // A varied English description (synonyms, word orders, optional adverbs and articles,
 // capitalisation); deterministic for a given rng state.

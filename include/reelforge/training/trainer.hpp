@@ -28,6 +28,7 @@
 
 #include "reelforge/core/cancel.hpp"
 #include "reelforge/core/compute.hpp"
+#include "reelforge/dataset/world.hpp"
 #include "reelforge/models/manifest.hpp"
 #include "reelforge/models/umt5.hpp"
 #include "reelforge/models/wan_dit.hpp"
@@ -92,6 +93,9 @@ struct TrainConfig {
   // How each sample's noise level is drawn before the shift (draw_sigma): 0 = uniform, > 0 = a
   // logit-normal of this spread, which samples the middle of the schedule more often.
   double sigma_logit_spread = 0.0;
+  // How often each shape appears in the training clips (dataset::sample_clip), relative to the
+  // others; equal weights are the world's own mix. The held-out combinations stay out either way.
+  dataset::ShapeWeights shape_weights = dataset::kEvenShapes;
   int pool_clips = 1536;           // encoded clips kept per run, split over the buckets
   int pool_refresh = 1;            // new clips encoded per step
   AdamWSettings dit_optimizer;
