@@ -646,7 +646,8 @@ Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& c
 int64_t Trainer::steps_done(TrainStage stage) const {
   const fs::path file = run_dir_ / checkpoint_file(stage);
   if (!fs::exists(file)) return 0;
-  const auto& meta = tensors::Checkpoint::open(file).metadata();
+  const auto checkpoint = tensors::Checkpoint::open(file);  // metadata() is a view into it
+  const auto& meta = checkpoint.metadata();
   const auto it = meta.find("step");
   return it == meta.end() ? 0 : std::stoll(it->second);
 }
