@@ -620,10 +620,20 @@ namespace {
 TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   testing::TempDir dir;
   const std::string run = (dir / "run").string(), model = (dir / "model").string();
-  auto r = testing::run_cli(
-      {"train", "--run", run, "--recipe", "smoke", "--patch-size", "1x3", "--steps", "0"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("--patch-size: '1x3' is not TxHxW"), std::string::npos) << r.err;
+  // Runs `args` and expects a refusal whose message contains `message`.
+  const auto expect_refused = [](const std::vector<std::string>& args, const std::string& message) {
+    const auto refused = testing::run_cli(args);
+    EXPECT_NE(refused.exit_code, 0) << message;
+    EXPECT_NE(refused.err.find(message), std::string::npos) << refused.err;
+  };
+  // Options that only a new run may set, given again to the existing run.
+  const auto expect_run_refuses = [&](const std::string& option, const std::string& value,
+                                      const std::string& message) {
+    expect_refused({"train", "--run", run, "--steps", "0", option, value}, message);
+  };
+  expect_refused(
+      {"train", "--run", run, "--recipe", "smoke", "--patch-size", "1x3", "--steps", "0"},
+      "--patch-size: '1x3' is not TxHxW");
   const std::vector<std::string> first_piece = {"train",
                                                 "--run",
                                                 run,
@@ -645,7 +655,7 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
                                                 "1",
                                                 "--shape-weights",
                                                 "star=3,triangle=0.5"};
-  r = testing::run_cli(first_piece);
+  auto r = testing::run_cli(first_piece);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("vae: 2 steps now, 2 of"), std::string::npos) << r.out;
   EXPECT_EQ(Trainer::resume(run).config().object_loss_weight, 2.5);
@@ -655,43 +665,21 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   EXPECT_EQ(Trainer::resume(run).config().sigma_loss_power, 2.0);
   EXPECT_EQ(Trainer::resume(run).config().sigma_logit_spread, 1.0);
   EXPECT_EQ(Trainer::resume(run).config().shape_weights, (dataset::ShapeWeights{1, 1, 0.5, 3, 1}));
-  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--shape-weights", "star=2"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("--shape-weights: the run was started with shape weights "
-                       "circle=1,square=1,triangle=0.5,star=3,ring=1"),
-            std::string::npos)
-      << r.err;
-  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--shape-weights", "star=-1"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("--shape-weights: the weight of star must be a number in [0, 1000]"),
-            std::string::npos)
-      << r.err;
-  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--shape-weights", "hexagon=1"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("unknown shape 'hexagon'"), std::string::npos) << r.err;
-  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--sigma-loss-power", "4"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("--sigma-loss-power: the run was started with power 2"), std::string::npos)
-      << r.err;
-  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--sigma-logit-spread", "0"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("--sigma-logit-spread: the run was started with spread 1"),
-            std::string::npos)
-      << r.err;
-  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--patch-size", "1x4x4"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("--patch-size: the run was started with patch 1x2x2"), std::string::npos)
-      << r.err;
-  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--dit-layers", "6"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("--dit-layers: the run was started with depth 2"), std::string::npos)
-      << r.err;
+  expect_run_refuses("--shape-weights", "star=2",
+                     "--shape-weights: the run was started with shape weights "
+                     "circle=1,square=1,triangle=0.5,star=3,ring=1");
+  expect_run_refuses("--shape-weights", "star=-1",
+                     "--shape-weights: the weight of star must be a number in [0, 1000]");
+  expect_run_refuses("--shape-weights", "hexagon=1", "unknown shape 'hexagon'");
+  expect_run_refuses("--sigma-loss-power", "4",
+                     "--sigma-loss-power: the run was started with power 2");
+  expect_run_refuses("--sigma-logit-spread", "0",
+                     "--sigma-logit-spread: the run was started with spread 1");
+  expect_run_refuses("--patch-size", "1x4x4", "--patch-size: the run was started with patch 1x2x2");
+  expect_run_refuses("--dit-layers", "6", "--dit-layers: the run was started with depth 2");
   // A run keeps its recipe: another weight is refused, the same one is not.
-  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--object-loss-weight", "1"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("--object-loss-weight: the run was started with weight 2.5"),
-            std::string::npos)
-      << r.err;
+  expect_run_refuses("--object-loss-weight", "1",
+                     "--object-loss-weight: the run was started with weight 2.5");
   r = testing::run_cli({"train", "--run", run, "--steps", "0", "--object-loss-weight", "2.5"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = testing::run_cli({"train", "--run", run, "--export", model});
@@ -700,9 +688,7 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   // Every stage with steps ran, the decoder last.
   EXPECT_NE(r.out.find("decoder: 2 steps now, 2 of 2 done"), std::string::npos) << r.out;
   EXPECT_LT(r.out.find("dit: "), r.out.find("decoder: ")) << r.out;
-  r = testing::run_cli({"train", "--run", run, "--seed", "99"});
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("seed"), std::string::npos) << r.err;
+  expect_refused({"train", "--run", run, "--seed", "99"}, "seed");
   const std::string clip = (dir / "clip.mp4").string();
   r = testing::run_cli({"generate", "a red square", "--model", model, "-o", clip, "--duration", "1",
                         "--draft", "--resolution", "480p"});
