@@ -59,6 +59,11 @@ recipe it was started with; only the step targets may change between pieces.
                        builtin recipe's is 1x4x4; 1x2x2 gives 4x the tokens, each 8x8 pixels)
   --dit-layers N       new runs only: the DiT's blocks (the builtin recipe's is 6)
   --dit-batch N        new runs only: clips per DiT step (the builtin recipe's is 24)
+  --prediction P       new runs only: what the DiT outputs, velocity (Wan's and the builtin
+                       recipe's) or clean (the clean latent, turned into a velocity for the
+                       same loss and for the samplers; model.json says which). With
+                       --from-model the default is the model's own; another value starts the
+                       DiT's output layer again from zero
   --from-model DIR     start a new run from a model folder of the recipe's architecture (e.g.
                        models/builtin, to train it further): its tokenizer and VAE as they are,
                        its DiT and text encoder as stage dit's starting point. A DiT with a
@@ -187,6 +192,7 @@ int run_train(Args& args) {
   const auto patch_size = args.option("--patch-size");
   const auto dit_layers = args.integer("--dit-layers", 1, 256);
   const auto dit_batch = args.integer("--dit-batch", 1, 4096);
+  const auto prediction_option = args.option("--prediction");
   const auto export_dir = args.option("--export");
   const auto from_model = args.option("--from-model");
   const std::string name = args.option("--name").value_or("builtin");
@@ -239,6 +245,19 @@ int run_train(Args& args) {
   set_new_run_option(config.dit.patch_size, patch, "--patch-size", "patch", patch_text);
   set_new_run_option(config.dit.num_layers, dit_layers, "--dit-layers", "depth", integer_text);
   set_new_run_option(config.dit_batch, dit_batch, "--dit-batch", "batch", integer_text);
+  std::optional<models::WanPrediction> prediction;
+  if (prediction_option) {
+    try {
+      prediction = models::parse_wan_prediction(*prediction_option);
+    } catch (const Error& e) {
+      throw Error(ErrorCategory::InvalidArgument, "--prediction: " + e.message());
+    }
+  } else if (from_model && !exists) {
+    prediction =
+        models::parse_wan_prediction(models::ModelManifest::load(*from_model).dit.prediction);
+  }
+  set_new_run_option(config.dit.prediction, prediction, "--prediction", "prediction",
+                     [](models::WanPrediction p) { return std::string(models::to_string(p)); });
   const ComputeDType requested = requested_compute_dtype();
   if (requested != ComputeDType::Auto) config.dtype = requested;
   if (vae_steps) config.vae_steps = *vae_steps;

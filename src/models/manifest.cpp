@@ -182,6 +182,10 @@ ModelManifest ModelManifest::from_json(const json& j, const fs::path& dir) {
       ObjectReader::fail("/components/dit/model_type", "must be \"t2v\" or \"ti2v\"");
     }
     if (r.get("num_heads") != nullptr) m.dit.num_heads = r.integer("num_heads", 0, 1, 1024);
+    m.dit.prediction = r.string("prediction", std::string("velocity"));
+    if (m.dit.prediction != "velocity" && m.dit.prediction != "clean") {
+      ObjectReader::fail("/components/dit/prediction", "must be \"velocity\" or \"clean\"");
+    }
     r.finish();
   } else {
     ObjectReader::fail("/components/dit", "is required");
@@ -326,6 +330,8 @@ json ModelManifest::to_json() const {
   for (Task t : tasks) j["tasks"].push_back(to_string(t));
   json dit_j = {{"files", dit.files}, {"model_type", dit.model_type}};
   if (dit.num_heads) dit_j["num_heads"] = *dit.num_heads;
+  // Written only when it is not Wan's own, so the manifests of velocity models stay as they were.
+  if (dit.prediction != "velocity") dit_j["prediction"] = dit.prediction;
   json vae_j = {{"files", vae.files}, {"version", vae.version}};
   if (!vae.latent_mean.empty()) {
     vae_j["latent_mean"] = vae.latent_mean;

@@ -361,6 +361,7 @@ ModelManifest save_model(const fs::path& dir, const ModelManifest& manifest,
   m.dit.files = {kDiTWeightsFile};
   m.dit.model_type = to_string(dit.model_type);
   m.dit.num_heads = int(dit.num_heads);
+  m.dit.prediction = to_string(dit.prediction);
   m.text_encoder.files = {kTextEncoderWeightsFile};
   m.text_encoder.tokenizer = kTokenizerFile;
   m.vae.files = {kVAEWeightsFile};

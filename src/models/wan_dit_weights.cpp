@@ -118,6 +118,24 @@ WanModelType parse_wan_model_type(const std::string& name) {
               "unsupported Wan DiT model type '" + name + "'; supported: t2v, ti2v");
 }
 
+const char* to_string(WanPrediction prediction) {
+  return prediction == WanPrediction::Clean ? "clean" : "velocity";
+}
+
+WanPrediction parse_wan_prediction(const std::string& name) {
+  if (name == "velocity") return WanPrediction::Velocity;
+  if (name == "clean") return WanPrediction::Clean;
+  throw Error(ErrorCategory::InvalidArgument,
+              "unsupported DiT prediction '" + name + "'; supported: velocity, clean");
+}
+
+at::Tensor velocity_from_output(WanPrediction prediction, const at::Tensor& output,
+                                const at::Tensor& x, const at::Tensor& sigma) {
+  if (prediction == WanPrediction::Velocity) return output;
+  // x - x0 = sigma (noise - x0)
+  return (x - output) / sigma;
+}
+
 const char* to_string(WanDiTLayout layout) {
   switch (layout) {
     case WanDiTLayout::Auto:
@@ -217,6 +235,7 @@ WanDiTConfig WanDiTConfig::from_weights(const std::map<std::string, std::vector<
   c.model_type = hints.model_type.value_or(c.in_dim == 48 ? WanModelType::TI2V : WanModelType::T2V);
   c.text_len = hints.text_len.value_or(512);
   c.eps = hints.eps.value_or(1e-6);
+  c.prediction = hints.prediction.value_or(WanPrediction::Velocity);
   c.validate();
   return c;
 }

@@ -125,7 +125,9 @@ at::Tensor sample_window(const ModelRuntime& runtime, const WindowRequest& reque
     const at::Tensor input = x.unsqueeze(0).expand({batch, -1, -1, -1, -1});
     models::WanDiTForwardOptions forward_options;
     forward_options.cancel = callbacks.cancel;
-    const at::Tensor v = dit.forward_batch(input, timesteps, text, forward_options);
+    const at::Tensor v = models::velocity_from_output(
+        dit.config().prediction, dit.forward_batch(input, timesteps, text, forward_options), input,
+        at::scalar_tensor(double(scheduler->sigma()), at::TensorOptions(device)));
     const at::Tensor velocity =
         guided ? sampling::apply_guidance(v[0], v[1], request.sampling.guidance) : v[0];
     x = scheduler->step(velocity, x);

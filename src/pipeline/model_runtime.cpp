@@ -112,6 +112,7 @@ std::shared_ptr<ModelRuntime> ModelRuntime::load(const models::ModelManifest& ma
   if (manifest.dit.num_heads) dit_options.hints.num_heads = *manifest.dit.num_heads;
   dit_options.hints.model_type = models::parse_wan_model_type(manifest.dit.model_type);
   dit_options.hints.text_len = manifest.text_encoder.text_len;
+  dit_options.hints.prediction = models::parse_wan_prediction(manifest.dit.prediction);
   const tensors::Checkpoint dit_weights =
       tensors::Checkpoint::open(component_checkpoint_path(manifest, manifest.dit.files, "DiT"));
   models::WanDiT dit = models::WanDiT::load(dit_weights, dit_options);

@@ -282,7 +282,8 @@ json TrainConfig::to_json() const {
         {"freq_dim", dit.freq_dim},
         {"text_len", dit.text_len},
         {"num_heads", dit.num_heads},
-        {"num_layers", dit.num_layers}}},
+        {"num_layers", dit.num_layers},
+        {"prediction", models::to_string(dit.prediction)}}},
       {"vae_steps", vae_steps},
       {"vae_batch", vae_batch},
       {"vae_frames", vae_frames},
@@ -355,6 +356,10 @@ TrainConfig TrainConfig::from_json(const json& j) {
   c.dit.text_len = field<int64_t>(d, "dit.", "text_len");
   c.dit.num_heads = field<int64_t>(d, "dit.", "num_heads");
   c.dit.num_layers = field<int64_t>(d, "dit.", "num_layers");
+  // Runs started before the clean-latent prediction existed predict the velocity.
+  c.dit.prediction = d.contains("prediction")
+                         ? models::parse_wan_prediction(field<std::string>(d, "dit.", "prediction"))
+                         : models::WanPrediction::Velocity;
   c.vae_steps = field<int64_t>(j, "", "vae_steps");
   c.vae_batch = field<int>(j, "", "vae_batch");
   c.vae_frames = field<int>(j, "", "vae_frames");

@@ -50,6 +50,8 @@ constexpr char kVAEStatsFile[] = "vae_stats.json";
 constexpr char kLossLog[] = "loss.tsv";
 constexpr char kDiTPrefix[] = "dit/";
 constexpr char kTextPrefix[] = "text/";
+// The least sigma a clean-latent prediction's velocity is divided by in the loss.
+constexpr double kMinPredictionSigma = 0.05;
 
 Error invalid(const std::string& message, const fs::path& where = {}) {
   return Error(ErrorCategory::InvalidArgument, message, where.string());
@@ -601,6 +603,14 @@ Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& c
   for (size_t j = 0; j < from_block.size(); ++j) {
     if (from_block[j] < 0) make_identity_block(dit_weights, int64_t(j));
   }
+  if (manifest.dit.prediction != models::to_string(config.dit.prediction)) {
+    // The head's outputs meant the other quantity: it starts again from zero (a clean-latent
+    // network's first guess is then the mean latent), on the model's features.
+    at::NoGradGuard no_grad;
+    for (const char* name : {"head.head.weight", "head.head.bias"}) {
+      dit_weights.at(std::string(kDiTPrefix) + name).zero_();
+    }
+  }
   copy_weights(open(manifest.text_encoder.files, "text encoder"), dit_weights, kTextPrefix,
                "text encoder", model_dir);
   const size_t z = size_t(config.vae.z_dim);
@@ -822,7 +832,11 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
       const models::TokenBatch tokens = tokenizer->encode(captions);
       const at::Tensor text = umt5_forward(text_w, c.text, tokens.ids, tokens.mask, dt) *
                               tokens.mask.unsqueeze(-1).to(at::kFloat);
-      const at::Tensor v = dit_forward(dit_w, c.dit, xt, t, text, dt);
+      // A clean-latent output becomes a velocity by dividing by sigma, clamped (as JiT does) so
+      // that the few nearly clean samples do not swamp the loss.
+      const at::Tensor v =
+          models::velocity_from_output(c.dit.prediction, dit_forward(dit_w, c.dit, xt, t, text, dt),
+                                       xt, sigma.clamp_min(kMinPredictionSigma));
       const at::Tensor target_v = noise - x0;
       at::Tensor weight = (1.0 - keep).expand_as(x0);
       if (c.object_loss_weight > 0) {
@@ -880,6 +894,7 @@ models::ModelManifest Trainer::export_model(const fs::path& dir,
   dit_options.hints.num_heads = c.dit.num_heads;
   dit_options.hints.model_type = c.dit.model_type;
   dit_options.hints.text_len = c.dit.text_len;
+  dit_options.hints.prediction = c.dit.prediction;
   models::UMT5LoadOptions text_options;
   models::WanVAELoadOptions vae_options;
   vae_options.device = Device::CPU;

@@ -131,6 +131,21 @@ TEST(ModelManifest, PreviewFactorsRoundTripAndAreValidated) {
   EXPECT_EQ(validation_path(bad), "/components/vae/preview/weight");
 }
 
+// What the DiT predicts: Wan's velocity unless the manifest says "clean", which is written back
+// (and only then, so a velocity model's manifest stays as it was).
+TEST(ModelManifest, DiTPredictionDefaultsToVelocityAndIsValidated) {
+  const ModelManifest velocity = ModelManifest::from_json(valid_manifest(), "/m");
+  EXPECT_EQ(velocity.dit.prediction, "velocity");
+  EXPECT_FALSE(velocity.to_json()["components"]["dit"].contains("prediction"));
+  json j = valid_manifest();
+  j["components"]["dit"]["prediction"] = "clean";
+  const ModelManifest clean = ModelManifest::from_json(j, "/m");
+  EXPECT_EQ(clean.dit.prediction, "clean");
+  EXPECT_EQ(ModelManifest::from_json(clean.to_json(), "/m").dit.prediction, "clean");
+  j["components"]["dit"]["prediction"] = "epsilon";
+  EXPECT_EQ(validation_path(j), "/components/dit/prediction");
+}
+
 TEST(ModelManifest, LoadReportsMissingFilesAndBadJson) {
   TempDir dir;
   write_model(dir / "m", valid_manifest());

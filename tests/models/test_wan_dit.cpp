@@ -435,6 +435,40 @@ TEST(WanDiT, RejectsSizesItCannotTake) {
             std::string::npos);
 }
 
+// A clean-latent output is turned into the flow velocity noise - x0 that samplers integrate; a
+// velocity output is used as it is. The manifest's word reaches the config through the hints.
+TEST(WanDiT, CleanPredictionsBecomeTheFlowVelocity) {
+  at::manual_seed(3);
+  const at::Tensor x0 = at::randn({2, 4, 2, 4, 4});
+  const at::Tensor noise = at::randn({2, 4, 2, 4, 4});
+  const at::Tensor sigma = at::tensor({0.3f, 0.8f}).view({2, 1, 1, 1, 1});
+  const at::Tensor x = (1 - sigma) * x0 + sigma * noise;
+  const at::Tensor v = models::velocity_from_output(models::WanPrediction::Clean, x0, x, sigma);
+  EXPECT_LT(max_abs_diff(v, noise - x0), 1e-5);
+  // An Euler step to sigma 0 with that velocity lands on the clean latent.
+  EXPECT_LT(max_abs_diff(x - sigma * v, x0), 1e-5);
+  EXPECT_TRUE(
+      at::equal(models::velocity_from_output(models::WanPrediction::Velocity, noise - x0, x, sigma),
+                noise - x0));
+
+  EXPECT_EQ(models::parse_wan_prediction(models::to_string(models::WanPrediction::Clean)),
+            models::WanPrediction::Clean);
+  EXPECT_NE(
+      invalid_message([] { models::parse_wan_prediction("epsilon"); }).find("velocity, clean"),
+      std::string::npos);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& [name, w] : testing::tiny_random_model().named_parameters()) {
+    shapes[name] = w.sizes().vec();
+  }
+  models::WanDiTHints hints;
+  hints.num_heads = testing::tiny_config().num_heads;
+  EXPECT_EQ(models::WanDiTConfig::from_weights(shapes, hints).prediction,
+            models::WanPrediction::Velocity);
+  hints.prediction = models::WanPrediction::Clean;
+  EXPECT_EQ(models::WanDiTConfig::from_weights(shapes, hints).prediction,
+            models::WanPrediction::Clean);
+}
+
 TEST(WanDiTConfig, PresetsAndValidation) {
   const auto c = models::WanDiTConfig::preset("wan2.1-1.3b");
   EXPECT_EQ(c.head_dim(), 128);

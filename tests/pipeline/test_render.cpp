@@ -23,6 +23,8 @@
 #include "reelforge/pipeline/render_job.hpp"
 #include "reelforge/safety/provenance.hpp"
 #include "reelforge/safety/verify.hpp"
+#include "reelforge/sampling/noise.hpp"
+#include "reelforge/sampling/scheduler.hpp"
 #include "support/testing.hpp"
 
 #include <nlohmann/json.hpp>
@@ -306,6 +308,39 @@ TEST(Generator, ConditionedLatentFramesAreKeptExactly) {
     req.conditions = {{first, 5}};
     EXPECT_THROW(sample_window(rt, req), Error);
   }
+}
+
+// A DiT that predicts the clean latent is sampled through the velocity its output implies: one
+// Euler step from sigma0 to 0 lands exactly on the network's output, where the same network read
+// as a velocity model lands on noise - sigma0 * output.
+TEST(Generator, ACleanPredictingDiTIsSampledThroughItsVelocity) {
+  models::ModelManifest clean_manifest = g_models->t2v_manifest;
+  clean_manifest.dit.prediction = "clean";
+  RuntimeOptions options;
+  options.device = Device::CPU;
+  options.dtype = ComputeDType::Float32;
+  const auto clean = ModelRuntime::load(clean_manifest, options);
+  ASSERT_EQ(clean->dit().config().prediction, models::WanPrediction::Clean);
+  ModelRuntime& velocity = *g_models->t2v_runtime;
+  ASSERT_EQ(velocity.dit().config().prediction, models::WanPrediction::Velocity);
+
+  WindowRequest req;
+  req.context = velocity.encode_text({"a ring"})[0];
+  req.frame_count = 9;
+  req.size = {80, 48};
+  req.sampling.steps = 1;
+  req.sampling.guidance = 1;
+  req.sampling.shift = 3;
+  req.sampling.solver = sampling::SolverKind::Euler;
+  req.seed = 11;
+  const at::Tensor from_velocity = sample_window(velocity, req);
+  const at::Tensor from_clean = sample_window(*clean, req);
+  const float sigma0 = sampling::make_scheduler({sampling::SolverKind::Euler, 1, 3.0})->sigma();
+  const at::Tensor noise = sampling::make_noise(from_velocity.sizes(), req.seed);
+  const at::Tensor output = (noise - from_velocity) / sigma0;
+  EXPECT_TRUE(from_clean.allclose(output, 1e-4, 1e-4))
+      << (from_clean - output).abs().max().item<double>();
+  EXPECT_FALSE(from_clean.allclose(from_velocity, 1e-2, 1e-2));
 }
 
 TEST(Render, VideoToVideoAtStrengthZeroReturnsTheSource) {

@@ -231,6 +231,29 @@ TEST(Trainer, AFinerPatchStartsAsTheModelOnAMagnifiedPicture) {
 // A model's DiT starts a deeper run as the same network: its blocks are copied, the blocks added
 // between them start as the identity, so on any input the deeper DiT predicts what the model does;
 // one training step then moves the new blocks. A shallower run is refused.
+// A run that predicts the clean latent, from a model that predicts the velocity: every weight is
+// the model's but the output layer, which starts from zero; the exported model says "clean".
+TEST(Trainer, AnotherPredictionStartsTheOutputLayerAgain) {
+  TempDir dir;
+  const TrainConfig velocity = export_toy_model(dir.path());
+  ASSERT_EQ(velocity.dit.prediction, models::WanPrediction::Velocity);
+  TrainConfig clean = velocity;
+  clean.dit.prediction = models::WanPrediction::Clean;
+  Trainer::create_from_model(dir / "clean", clean, dir / "model")
+      .export_model(dir / "clean-model", identity());
+  const NamedWeights a = load_weights(dir / "model" / "dit.safetensors");
+  const NamedWeights b = load_weights(dir / "clean-model" / "dit.safetensors");
+  for (const auto& [name, w] : a) {
+    if (name.rfind("head.head.", 0) == 0) {
+      EXPECT_GT(w.abs().max().item<double>(), 0.0) << name;
+      EXPECT_EQ(b.at(name).abs().max().item<double>(), 0.0) << name;
+    } else {
+      EXPECT_TRUE(at::equal(w, b.at(name))) << name;
+    }
+  }
+  EXPECT_EQ(models::ModelManifest::load(dir / "clean-model").dit.prediction, "clean");
+}
+
 TEST(Trainer, ADeeperDiTStartsAsTheModel) {
   TempDir dir;
   const TrainConfig shallow = export_toy_model(dir.path());
@@ -476,6 +499,17 @@ TEST(TrainConfig, JsonRoundTripsAndValidates) {
   j = c.to_json();
   j["shape_weights"].erase("ring");
   EXPECT_THROW(TrainConfig::from_json(j), Error);
+  // The DiT's prediction: kept through json, the velocity for runs started before it existed.
+  TrainConfig clean = c;
+  clean.dit.prediction = models::WanPrediction::Clean;
+  EXPECT_EQ(TrainConfig::from_json(clean.to_json()).dit.prediction, models::WanPrediction::Clean);
+  j = clean.to_json();
+  j["dit"].erase("prediction");
+  EXPECT_EQ(TrainConfig::from_json(j).dit.prediction, models::WanPrediction::Velocity);
+  EXPECT_EQ(c.dit.prediction, models::WanPrediction::Velocity);
+  j = clean.to_json();
+  j["dit"]["prediction"] = "noise";
+  EXPECT_THROW(TrainConfig::from_json(j), Error);
   // Runs started before the decoder stage existed had none.
   j = c.to_json();
   j.erase("decoder_steps");
@@ -654,7 +688,9 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
                                                 "--sigma-logit-spread",
                                                 "1",
                                                 "--shape-weights",
-                                                "star=3,triangle=0.5"};
+                                                "star=3,triangle=0.5",
+                                                "--prediction",
+                                                "clean"};
   auto r = testing::run_cli(first_piece);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("vae: 2 steps now, 2 of"), std::string::npos) << r.out;
@@ -665,6 +701,10 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   EXPECT_EQ(Trainer::resume(run).config().sigma_loss_power, 2.0);
   EXPECT_EQ(Trainer::resume(run).config().sigma_logit_spread, 1.0);
   EXPECT_EQ(Trainer::resume(run).config().shape_weights, (dataset::ShapeWeights{1, 1, 0.5, 3, 1}));
+  EXPECT_EQ(Trainer::resume(run).config().dit.prediction, models::WanPrediction::Clean);
+  expect_run_refuses("--prediction", "velocity",
+                     "--prediction: the run was started with prediction clean");
+  expect_run_refuses("--prediction", "x0", "--prediction: unsupported DiT prediction 'x0'");
   expect_run_refuses("--shape-weights", "star=2",
                      "--shape-weights: the run was started with shape weights "
                      "circle=1,square=1,triangle=0.5,star=3,ring=1");
@@ -685,6 +725,8 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   r = testing::run_cli({"train", "--run", run, "--export", model});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("exported the model"), std::string::npos) << r.out;
+  // The samplers read the model's prediction from its manifest.
+  EXPECT_EQ(models::ModelManifest::load(model).dit.prediction, "clean");
   // Every stage with steps ran, the decoder last.
   EXPECT_NE(r.out.find("decoder: 2 steps now, 2 of 2 done"), std::string::npos) << r.out;
   EXPECT_LT(r.out.find("dit: "), r.out.find("decoder: ")) << r.out;

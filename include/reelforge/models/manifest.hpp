@@ -27,6 +27,7 @@ struct DiTSpec {
   std::vector<std::string> files;    // relative to the model folder; one file, shards or an index
   std::string model_type = "t2v";    // "t2v" (Wan 2.1) or "ti2v" (Wan 2.2 per-token timesteps)
   std::optional<int> num_heads;      // cannot be inferred from weight shapes; default dim / 128
+  std::string prediction = "velocity";  // what the DiT outputs: "velocity" (Wan) or "clean" (x0)
 };
 
 struct TextEncoderSpec {

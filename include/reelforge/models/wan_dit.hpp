@@ -35,6 +35,21 @@ enum class WanModelType { T2V, TI2V };
 const char* to_string(WanModelType type);                    // "t2v", "ti2v"
 WanModelType parse_wan_model_type(const std::string& name);  // Error(InvalidArgument) otherwise
 
+// What the network's output means. Wan's own checkpoints predict the flow velocity noise - x0;
+// a model trained to predict the clean latent x0 itself (ReelForge's built-in model can be) keeps
+// its output on the data's low-dimensional manifold, which a narrow network finds much easier
+// than carrying the noise through ("Back to Basics: Let Denoising Generative Models Denoise",
+// Li & He, 2025). Samplers always work with the velocity: see velocity_from_output().
+enum class WanPrediction { Velocity, Clean };
+const char* to_string(WanPrediction prediction);              // "velocity", "clean"
+WanPrediction parse_wan_prediction(const std::string& name);  // Error(InvalidArgument) otherwise
+
+// The flow velocity for a network output of kind `prediction` at x = (1 - sigma) x0 + sigma noise:
+// the output itself, or (x - x0) / sigma for a clean-latent output. `sigma` is a scalar tensor or
+// broadcasts against x (e.g. [B, 1, 1, 1, 1]); it must be > 0.
+at::Tensor velocity_from_output(WanPrediction prediction, const at::Tensor& output,
+                                const at::Tensor& x, const at::Tensor& sigma);
+
 // Wan's DiT checkpoints name a block's weights "blocks.N.<member>" ("blocks.3.ffn.0.weight"): the
 // one spelling of that layout, for the loader and for the trainer, which builds and maps blocks.
 inline constexpr char kWanBlockPrefix[] = "blocks.";
@@ -53,6 +68,7 @@ struct WanDiTHints {
   std::optional<WanModelType> model_type;  // default TI2V when in_dim == 48, else T2V
   std::optional<int64_t> text_len;         // default 512
   std::optional<double> eps;               // default 1e-6
+  std::optional<WanPrediction> prediction;  // default Velocity (every released Wan)
 };
 
 // The constructor arguments of the reference WanModel that matter for inference.
@@ -71,11 +87,12 @@ struct WanDiTConfig {
   bool qk_norm = true;
   bool cross_attn_norm = true;
   double eps = 1e-6;
+  WanPrediction prediction = WanPrediction::Velocity;
 
   int64_t head_dim() const { return dim / num_heads; }
   int64_t patch_volume() const { return patch_size[0] * patch_size[1] * patch_size[2]; }
 
-  // Infers everything but num_heads / model_type / text_len / eps from the tensor shapes
+  // Infers everything but num_heads / model_type / text_len / eps / prediction from the shapes
   // (canonical, i.e. official, names relative to the DiT prefix). Error(Format) when a needed
   // tensor is missing or has an impossible shape; Error(InvalidArgument) when num_heads cannot
   // be inferred (dim not a multiple of 128) and no hint gives it.

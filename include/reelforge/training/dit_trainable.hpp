@@ -20,7 +20,8 @@ NamedWeights init_dit_weights(const models::WanDiTConfig& config, uint64_t seed)
 // x [B, in_dim, F, H, W]; t [B] or [B, tokens] (per-token timesteps in 0..1000, any dtype);
 // text [B, text_len, text_dim] (the text encoder's rows, zero past each prompt's length).
 // Matmuls in `compute_dtype` (kFloat or kBFloat16), residual stream, norms, RoPE and softmax in
-// float32, as WanDiT. Returns the velocity prediction [B, out_dim, F, H, W] float32.
+// float32, as WanDiT. Returns the network's output [B, out_dim, F, H, W] float32: the velocity, or
+// the clean latent when config.prediction is Clean (models::velocity_from_output converts it).
 at::Tensor dit_forward(const NamedWeights& w, const models::WanDiTConfig& config,
                        const at::Tensor& x, const at::Tensor& t, const at::Tensor& text,
                        at::ScalarType compute_dtype);

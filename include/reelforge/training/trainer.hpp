@@ -5,7 +5,8 @@
 //   1. vae — a Wan 2.1 VAE learns to reconstruct clips of the world (contrast-weighted L1 + MSE);
 //   2. dit — with the VAE frozen, the DiT and a umT5-style text encoder learn jointly by flow
 //      matching: x_t = (1 - s) x0 + s noise with s drawn uniformly and shifted as the sampler
-//      shifts it, the network predicting the velocity noise - x0. Random first-frame (and
+//      shifts it, the network predicting the velocity noise - x0 (or the clean latent x0, turned
+//      into that velocity: TrainConfig::dit.prediction). Random first-frame (and
 //      last-frame) conditioning with clean tokens at t = 0 teaches image-to-video the way Wan 2.2
 //      TI2V does it; empty-text dropout makes classifier-free guidance work;
 //   3. decoder (optional) — the VAE's decoder trained further on the frozen encoder's latents,
