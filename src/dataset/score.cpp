@@ -15,6 +15,11 @@ namespace {
 // RGB distance from the background beyond which a pixel belongs to an object. Object colours sit
 // >= 120 from every background (color_clashes), so this keeps pixels more than ~half covered.
 constexpr double kMaskDistance = 60.0;
+// For the outline, a pixel must also lie at least this share of the way from the background
+// towards the object's colour. A decoder rings around an object: a fringe darker or lighter than
+// the background, or off in hue, which is far from the background yet not the object; taken into
+// the outline it fills a star's notches and the star reads as a square.
+constexpr double kTowardObject = 0.25;
 
 double rgb_distance(const cv::Vec3b& a, const cv::Vec3b& b) {
   const double d0 = a[0] - b[0];
@@ -60,15 +65,34 @@ struct FrameObject {
   bool plausible = false;
 };
 
-FrameObject find_object(const cv::Mat& frame, const cv::Mat& background) {
+// Where `pixel` lies on the way from `background` (0) to `object` (1), projected onto that line.
+double share_toward(const cv::Vec3b& pixel, const cv::Vec3b& background, const cv::Vec3b& object) {
+  double along = 0;
+  double length2 = 0;
+  for (int c = 0; c < 3; ++c) {
+    const double step = double(object[c]) - background[c];
+    along += (double(pixel[c]) - background[c]) * step;
+    length2 += step * step;
+  }
+  return length2 > 0 ? along / length2 : 0;
+}
+
+// The object's pixels are those far from the background; with `object_rgb`, only those that are
+// also on the way towards that colour (kTowardObject).
+FrameObject find_object(const cv::Mat& frame, const cv::Mat& background,
+                        const cv::Vec3b* object_rgb = nullptr) {
   FrameObject out;
   out.distance.create(frame.size(), CV_32F);
   cv::Mat any(frame.size(), CV_8UC1);
   for (int y = 0; y < frame.rows; ++y) {
     for (int x = 0; x < frame.cols; ++x) {
-      const double d = rgb_distance(frame.at<cv::Vec3b>(y, x), background.at<cv::Vec3b>(y, x));
+      const cv::Vec3b& pixel = frame.at<cv::Vec3b>(y, x);
+      const cv::Vec3b& back = background.at<cv::Vec3b>(y, x);
+      const double d = rgb_distance(pixel, back);
       out.distance.at<float>(y, x) = static_cast<float>(d);
-      any.at<uint8_t>(y, x) = d > kMaskDistance ? 255 : 0;
+      const bool toward =
+          object_rgb == nullptr || share_toward(pixel, back, *object_rgb) >= kTowardObject;
+      any.at<uint8_t>(y, x) = d > kMaskDistance && toward ? 255 : 0;
     }
   }
   cv::Mat labels;
@@ -302,13 +326,20 @@ ClipReading read_clip(const std::vector<cv::Mat>& frames) {
   reading.found = reading.stability >= 0.5;
   if (!reading.found) return reading;
 
-  reading.color = nearest_color(object_color(frames, objects));
+  const cv::Vec3b object_rgb = object_color(frames, objects);
+  reading.color = nearest_color(object_rgb);
 
   std::vector<FrameObject> track;
-  for (const auto& o : objects) {
-    if (o.plausible) track.push_back(o);
+  std::vector<FrameObject> outlines;  // the same frames without what is not the object's colour
+  for (size_t i = 0; i < frames.size(); ++i) {
+    if (!objects[i].plausible) continue;
+    track.push_back(objects[i]);
+    FrameObject outline = find_object(frames[i], background, &object_rgb);
+    if (outline.plausible) outlines.push_back(std::move(outline));
   }
-  reading.shape = classify_shape(track);
+  // Size, motion and stability keep the whole region: a moving object's trail of mixed colours
+  // belongs to where it is.
+  reading.shape = classify_shape(outlines.empty() ? track : outlines);
   std::vector<double> radii;
   for (const auto& o : track) radii.push_back(o.radius_px);
   const double short_px = std::min(size.width, size.height);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "reelforge/core/error.hpp"
 #include "reelforge/dataset/score.hpp"
@@ -108,6 +109,56 @@ TEST(Score, TheMainObjectIsTheLargest) {
   EXPECT_EQ(r.shape, Shape::Star);
   EXPECT_EQ(r.size, Size::Big);
   EXPECT_EQ(r.motion, Motion::Right);
+}
+
+// A decoder rings around what it draws: a fringe darker or lighter than the background, or off
+// in hue, widest in a star's notches. Here it fills them (the star's convex hull) and rings the
+// rest by a pixel: far from the background, but not the star.
+std::vector<cv::Mat> with_fringe(const ClipSpec& spec, media::FrameSize size,
+                                 const cv::Scalar& fringe) {
+  const cv::Mat background = render_background(spec.background, size);
+  std::vector<cv::Mat> frames = render_clip(spec, size, 8);
+  for (cv::Mat& frame : frames) {
+    cv::Mat difference;
+    cv::absdiff(frame, background, difference);
+    cv::Mat object;
+    cv::cvtColor(difference, object, cv::COLOR_RGB2GRAY);
+    object = object > 20;
+    std::vector<cv::Point> points;
+    std::vector<cv::Point> hull;
+    cv::findNonZero(object, points);
+    cv::convexHull(points, hull);
+    cv::Mat around = cv::Mat::zeros(object.size(), CV_8UC1);
+    cv::fillConvexPoly(around, hull, cv::Scalar(255));
+    cv::dilate(around, around, cv::Mat());
+    frame.setTo(fringe, around & ~object);
+  }
+  return frames;
+}
+
+TEST(Score, ADecodersFringeIsNotPartOfTheOutline) {
+  ObjectSpec star;
+  star.shape = Shape::Star;
+  star.size = Size::Big;
+  star.motion = Motion::Still;
+  ClipSpec spec;
+  spec.objects = {star};
+  spec.background = Background::Gray;
+  const media::FrameSize size{112, 64};
+
+  spec.objects[0].color = ObjectColor::White;
+  const std::vector<cv::Mat> dark = with_fringe(spec, size, {40, 40, 40});
+  spec.objects[0].color = ObjectColor::Black;
+  const std::vector<cv::Mat> light = with_fringe(spec, size, {215, 215, 215});
+  spec.objects[0].color = ObjectColor::Yellow;
+  const std::vector<cv::Mat> hue = with_fringe(spec, size, {60, 190, 120});
+  for (const auto* frames : {&dark, &light, &hue}) {
+    const ClipReading r = read_clip(*frames);
+    ASSERT_TRUE(r.found);
+    EXPECT_EQ(r.shape, Shape::Star);
+  }
+  EXPECT_EQ(read_clip(dark).color, ObjectColor::White);
+  EXPECT_EQ(read_clip(light).color, ObjectColor::Black);
 }
 
 TEST(Score, NoiseAndEmptyClipsHaveNoObject) {

@@ -30,10 +30,11 @@ struct ClipReading {
 // Colour: nearest named colour to the median of the object's pixels farthest from the background.
 // Shape: the world's own drawing (draw_shape_coverage) that best overlaps the region when placed
 // in its enclosing circle, over rotations and a pixel of radius, summed over five frames -- more
-// reliable at 32x32 than contour features. Size: median enclosing-circle radius against the
-// short side. Motion: area trend (grow, shrink), direction reversals of the centroid over a wide
-// enough track (bounce), net displacement (left/right/up/down), outline change in place (spin),
-// else still.
+// reliable at 32x32 than contour features; the region counts only its pixels on the way from the
+// background towards the object's colour, so a decoder's dark or light fringe does not fill a
+// star's notches. Size: median enclosing-circle radius against the short side. Motion: area
+// trend (grow, shrink), direction reversals of the centroid over a wide enough track (bounce),
+// net displacement (left/right/up/down), outline change in place (spin), else still.
 // Error(InvalidArgument) for fewer than 2 frames or frames that are not equal-size CV_8UC3.
 ClipReading read_clip(const std::vector<cv::Mat>& frames);
 
