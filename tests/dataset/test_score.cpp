@@ -2,6 +2,7 @@
 
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -146,19 +147,17 @@ TEST(Score, ADecodersFringeIsNotPartOfTheOutline) {
   spec.background = Background::Gray;
   const media::FrameSize size{112, 64};
 
-  spec.objects[0].color = ObjectColor::White;
-  const std::vector<cv::Mat> dark = with_fringe(spec, size, {40, 40, 40});
-  spec.objects[0].color = ObjectColor::Black;
-  const std::vector<cv::Mat> light = with_fringe(spec, size, {215, 215, 215});
-  spec.objects[0].color = ObjectColor::Yellow;
-  const std::vector<cv::Mat> hue = with_fringe(spec, size, {60, 190, 120});
-  for (const auto* frames : {&dark, &light, &hue}) {
-    const ClipReading r = read_clip(*frames);
-    ASSERT_TRUE(r.found);
-    EXPECT_EQ(r.shape, Shape::Star);
+  // A white star ringed dark, a black one ringed light, a yellow one ringed in another hue.
+  const std::pair<ObjectColor, cv::Scalar> cases[] = {{ObjectColor::White, {40, 40, 40}},
+                                                      {ObjectColor::Black, {215, 215, 215}},
+                                                      {ObjectColor::Yellow, {60, 190, 120}}};
+  for (const auto& [color, fringe] : cases) {
+    spec.objects[0].color = color;
+    const ClipReading r = read_clip(with_fringe(spec, size, fringe));
+    ASSERT_TRUE(r.found) << to_string(color);
+    EXPECT_EQ(r.shape, Shape::Star) << to_string(color);
+    EXPECT_EQ(r.color, color);
   }
-  EXPECT_EQ(read_clip(dark).color, ObjectColor::White);
-  EXPECT_EQ(read_clip(light).color, ObjectColor::Black);
 }
 
 TEST(Score, NoiseAndEmptyClipsHaveNoObject) {
