@@ -27,6 +27,8 @@ attributes: to see what the model learns from, and which combinations it never s
   --frames N           frames per clip (default 32)
   --fps N              frame rate (default 16)
   --seed N             the sampler's seed (default 0)
+  --world-mix LIST     training clips drawn from a narrower or reweighted world, as
+                       `reelforge train --world-mix` takes it (e.g. star,big,white,gray,second=0)
   --object S,C,Z,M     render this object instead of sampling: shape, colour, size, motion, e.g.
                        square,yellow,big,grow (see the names in captions.jsonl)
   --background B       with --object: night, gray, sky, sunset, sky_over_grass or sea (default gray)
@@ -48,11 +50,22 @@ int run_dataset(Args& args) {
   if (auto n = args.integer("--seed", 0, std::numeric_limits<long long>::max())) {
     options.seed = static_cast<uint64_t>(*n);
   }
+  const auto world_mix = args.option("--world-mix");
   const auto object = args.option("--object");
   const auto background = args.option("--background");
   const auto still = args.option("--still");
   args.finish();
   if (!output) throw Error(ErrorCategory::InvalidArgument, "missing -o/--output DIR");
+  if (world_mix) {
+    if (object)
+      throw Error(ErrorCategory::InvalidArgument, "--world-mix and --object exclude each other");
+    if (options.split != dataset::Split::Train) {
+      throw Error(
+          ErrorCategory::InvalidArgument,
+          "--world-mix draws training clips; held-out clips are always the world's own mix");
+    }
+    options.mix = named("--world-mix", [&] { return dataset::parse_world_mix(*world_mix); });
+  }
   if (background && !object) {
     throw Error(ErrorCategory::InvalidArgument, "--background needs --object");
   }

@@ -37,6 +37,8 @@ prints, per attribute, how often it came out as prompted and what the wrong ones
   --seed N             seed of the prompts and the noise (default 2026)
   --split S            heldout (default; the goals are about these) or train: combinations seen
                        in training, which tells "cannot draw it" from "cannot combine it"
+  --world-mix LIST     with --split train: the training world the prompts come from, as
+                       `reelforge train --world-mix` takes it (a curriculum's rung)
   --steps N            sampling steps (default: the model's)
   --guidance G         guidance scale (default: the model's)
   --json FILE          also write the report, every clip included, as JSON
@@ -94,6 +96,9 @@ int run_eval(Args& args) {
   if (auto g = args.number("--guidance", 0, 100)) options.guidance = *g;
   if (auto s = args.option("--split")) {
     options.split = named("--split", [&] { return dataset::parse_split(*s); });
+  }
+  if (auto m = args.option("--world-mix")) {
+    options.mix = named("--world-mix", [&] { return dataset::parse_world_mix(*m); });
   }
   options.vae_round_trip = args.flag("--vae-round-trip");
   options.source_strength = args.number("--from-render", 0, 1);

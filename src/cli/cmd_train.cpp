@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "commands.hpp"
+#include "option_parsing.hpp"
 #include "progress_printer.hpp"
 #include "reelforge/core/compute.hpp"
 #include "reelforge/core/error.hpp"
@@ -51,10 +52,15 @@ recipe it was started with; only the step targets may change between pieces.
                        spread S before the shift (SD3's), not uniformly: more steps in the
                        middle of the schedule, where shapes form (at the recipe's shift 3 and
                        S 1, 73% of them at sigma 0.5-0.9 against 50%; default 0: uniform)
-  --shape-weights LIST new runs only: how often each shape appears in the training clips,
-                       relative to the others, e.g. star=3,triangle=2 (shapes not named
-                       keep 1; default: all 1, the world's own mix). Held-out
-                       combinations stay out of training either way
+  --world-mix LIST     how often each shape, colour, size, motion and background appears in
+                       the training clips, relative to the others of its kind: star=3,small=0
+                       (values not named keep 1); a bare name keeps only the bare-named values
+                       of its kind: star,big,white,gray,still is one big white still star on
+                       gray; second=P is the chance of a second object (the world's 0.25).
+                       Default: the world's own mix. It may change between pieces of a run (a
+                       curriculum: the run's DiT stage then draws its clip pool again); given,
+                       it replaces the run's mix. Held-out combinations stay out either way
+  --shape-weights LIST the same for shapes only, e.g. star=3,triangle=2
   --patch-size TxHxW   new runs only: the DiT's patch in latent frames x rows x columns (the
                        builtin recipe's is 1x4x4; 1x2x2 gives 4x the tokens, each 8x8 pixels)
   --dit-layers N       new runs only: the DiT's blocks (the builtin recipe's is 6)
@@ -135,44 +141,6 @@ std::array<int64_t, 3> parse_patch_size(const std::string& text) {
   return p;
 }
 
-// "star=3,triangle=2": the named shapes' weights; the others keep 1.
-dataset::ShapeWeights parse_shape_weights(const std::string& text) {
-  dataset::ShapeWeights weights = dataset::kEvenShapes;
-  size_t at = 0;
-  while (at <= text.size()) {
-    const size_t end = std::min(text.find(',', at), text.size());
-    const std::string item = text.substr(at, end - at);
-    const size_t eq = item.find('=');
-    if (eq == std::string::npos) {
-      throw Error(ErrorCategory::InvalidArgument,
-                  "--shape-weights: '" + item + "' is not SHAPE=WEIGHT (e.g. star=3,triangle=2)");
-    }
-    const dataset::Shape shape = dataset::parse_shape(item.substr(0, eq));
-    const std::string number = item.substr(eq + 1);
-    char* parsed_end = nullptr;
-    const double w = std::strtod(number.c_str(), &parsed_end);
-    if (number.empty() || *parsed_end != '\0' || !(w >= 0 && w <= 1000)) {
-      const std::string name = item.substr(0, eq);
-      throw Error(ErrorCategory::InvalidArgument, "--shape-weights: the weight of " + name +
-                                                      " must be a number in [0, 1000], not '" +
-                                                      number + "'");
-    }
-    weights[static_cast<int>(shape)] = w;
-    at = end + 1;
-  }
-  return weights;
-}
-
-std::string shape_weights_text(const dataset::ShapeWeights& weights) {
-  std::string out;
-  for (int i = 0; i < dataset::kShapeCount; ++i) {
-    char w[32];
-    std::snprintf(w, sizeof w, "%g", weights[i]);
-    out += (i ? "," : "") + std::string(dataset::to_string(dataset::Shape(i))) + "=" + w;
-  }
-  return out;
-}
-
 }  // namespace
 
 int run_train(Args& args) {
@@ -189,6 +157,7 @@ int run_train(Args& args) {
   const auto sigma_loss_power = args.number("--sigma-loss-power", 0, 8);
   const auto sigma_logit_spread = args.number("--sigma-logit-spread", 0, 4);
   const auto shape_weights_option = args.option("--shape-weights");
+  const auto world_mix_option = args.option("--world-mix");
   const auto patch_size = args.option("--patch-size");
   const auto dit_layers = args.integer("--dit-layers", 1, 256);
   const auto dit_batch = args.integer("--dit-batch", 1, 4096);
@@ -235,11 +204,19 @@ int run_train(Args& args) {
                      number_text);
   set_new_run_option(config.sigma_logit_spread, sigma_logit_spread, "--sigma-logit-spread",
                      "spread", number_text);
-  const std::optional<dataset::ShapeWeights> shape_weights =
-      shape_weights_option ? std::optional(parse_shape_weights(*shape_weights_option))
-                           : std::nullopt;
-  set_new_run_option(config.shape_weights, shape_weights, "--shape-weights", "shape weights",
-                     shape_weights_text);
+  if (shape_weights_option && world_mix_option) {
+    throw Error(ErrorCategory::InvalidArgument,
+                "--shape-weights and --world-mix: give one (--world-mix takes shapes too)");
+  }
+  if (world_mix_option) {
+    config.world_mix =
+        named("--world-mix", [&] { return dataset::parse_world_mix(*world_mix_option); });
+  }
+  if (shape_weights_option) {
+    config.world_mix = named("--shape-weights", [&] {
+      return dataset::parse_world_mix(*shape_weights_option, /*only_shapes=*/true);
+    });
+  }
   const std::optional<std::array<int64_t, 3>> patch =
       patch_size ? std::optional(parse_patch_size(*patch_size)) : std::nullopt;
   set_new_run_option(config.dit.patch_size, patch, "--patch-size", "patch", patch_text);
@@ -288,6 +265,9 @@ int run_train(Args& args) {
   training::Trainer trainer = from_model
                                   ? training::Trainer::create_from_model(*run, config, *from_model)
                                   : training::Trainer::create_or_resume(*run, config);
+  if (config.world_mix != dataset::WorldMix{}) {
+    std::printf("world mix: %s\n", dataset::to_string(config.world_mix).c_str());
+  }
   const auto started = std::chrono::steady_clock::now();
   for (const training::TrainStage s : stages) {
     if (trainer.steps_done(s) >= config.steps_target(s)) continue;

@@ -52,7 +52,8 @@ void write_samples(const fs::path& dir, const SampleOptions& options,
   std::string lines;
   for (int i = 0; i < options.count; ++i) {
     cancel.throw_if_cancelled("writing samples");
-    const ClipSpec spec = options.spec ? *options.spec : sample_clip(rng, options.split);
+    const ClipSpec spec =
+        options.spec ? *options.spec : sample_clip(rng, options.split, options.mix);
     const std::string text = caption(spec, rng);
     const media::Aspect aspect = options.aspect.value_or(cycle[i % 3]);
     const media::FrameSize size = sample_size(aspect, options.short_side_px);

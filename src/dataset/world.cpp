@@ -4,6 +4,9 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 
 #include <opencv2/imgproc.hpp>
 
@@ -252,22 +255,50 @@ void place(std::mt19937_64& rng, ObjectSpec& o) {
   }
 }
 
-Shape sample_shape(std::mt19937_64& rng, const ShapeWeights& weights) {
-  // Equal weights keep the uniform draw, so the world's own mix gives the same clips as ever.
+// Draws a value by its weights. Equal weights keep the uniform draw the world has always used, so
+// the world's own mix gives the same clips as ever.
+template <typename E, size_t N>
+E draw(std::mt19937_64& rng, const std::array<double, N>& weights) {
   if (std::all_of(weights.begin(), weights.end(), [&](double w) { return w == weights[0]; })) {
-    return any_of<Shape>(rng, kShapeCount);
+    return any_of<E>(rng, static_cast<int>(N));
   }
-  return static_cast<Shape>(std::discrete_distribution<int>(weights.begin(), weights.end())(rng));
+  return static_cast<E>(std::discrete_distribution<int>(weights.begin(), weights.end())(rng));
+}
+
+const WorldMix kWorldsOwnMix{};
+
+// Whether the mix can draw an object of this colour on this background in the training split.
+bool color_possible(const WorldMix& mix, Background background, ObjectColor color) {
+  if (mix.color[size_t(color)] <= 0 || color_clashes(color, background)) return false;
+  for (int s = 0; s < kShapeCount; ++s) {
+    for (int m = 0; m < kMotionCount; ++m) {
+      ObjectSpec o;
+      o.shape = Shape(s);
+      o.color = color;
+      o.motion = Motion(m);
+      if (mix.shape[size_t(s)] > 0 && mix.motion[size_t(m)] > 0 &&
+          (o.motion != Motion::Spin || spin_visible(o.shape)) && !is_held_out(o)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+int possible_colors(const WorldMix& mix, Background background) {
+  int count = 0;
+  for (int c = 0; c < kColorCount; ++c) count += color_possible(mix, background, ObjectColor(c));
+  return count;
 }
 
 // Fills the attributes a held-out pair leaves open, so that the object is valid on `background`.
 ObjectSpec sample_object(std::mt19937_64& rng, Background background, const HeldOutPair* forced,
-                         const ShapeWeights& shape_weights) {
+                         const WorldMix& mix) {
   ObjectSpec o;
   for (;;) {
-    o.shape = sample_shape(rng, shape_weights);
-    o.color = any_of<ObjectColor>(rng, kColorCount);
-    o.motion = any_of<Motion>(rng, kMotionCount);
+    o.shape = draw<Shape>(rng, mix.shape);
+    o.color = draw<ObjectColor>(rng, mix.color);
+    o.motion = draw<Motion>(rng, mix.motion);
     if (forced != nullptr) {
       o.shape = forced->shape;
       if (forced->kind == HeldOutPair::Kind::ColorShape) o.color = forced->color;
@@ -277,19 +308,47 @@ ObjectSpec sample_object(std::mt19937_64& rng, Background background, const Held
     if (o.motion == Motion::Spin && !spin_visible(o.shape)) continue;
     break;
   }
-  o.size = any_of<Size>(rng, kSizeCount);
+  o.size = draw<Size>(rng, mix.size);
   place(rng, o);
   return o;
 }
 
-Background background_for(std::mt19937_64& rng, const HeldOutPair* forced) {
+// A background on which the mix can draw an object (and the held-out pair's colour, if any).
+Background background_for(std::mt19937_64& rng, const HeldOutPair* forced, const WorldMix& mix) {
+  std::array<double, kBackgroundCount> weights = mix.background;
+  for (int b = 0; b < kBackgroundCount; ++b) {
+    if (forced == nullptr && possible_colors(mix, Background(b)) == 0) weights[size_t(b)] = 0;
+  }
   for (;;) {
-    auto bg = any_of<Background>(rng, kBackgroundCount);
+    auto bg = draw<Background>(rng, weights);
     if (forced == nullptr || forced->kind != HeldOutPair::Kind::ColorShape ||
         !color_clashes(forced->color, bg)) {
       return bg;
     }
   }
+}
+
+struct MixKind {
+  const char* noun;  // "shapes"
+  const char* const* names;
+  double* weights;
+  size_t count;
+};
+
+template <size_t N>
+MixKind kind(const char* noun, const std::array<const char*, N>& names,
+             std::array<double, N>& weights) {
+  return {noun, names.data(), weights.data(), N};
+}
+
+std::array<MixKind, 5> kinds_of(WorldMix& mix) {
+  return {kind("shapes", kShapeNames, mix.shape), kind("colours", kColorNames, mix.color),
+          kind("sizes", kSizeNames, mix.size), kind("motions", kMotionNames, mix.motion),
+          kind("backgrounds", kBackgroundNames, mix.background)};
+}
+
+Error mix_error(const std::string& message) {
+  return Error(ErrorCategory::InvalidArgument, message);
 }
 
 // ---- captions ----------------------------------------------------------------------------------
@@ -554,24 +613,148 @@ bool is_held_out(const ObjectSpec& object) {
 }
 
 ClipSpec sample_clip(std::mt19937_64& rng, Split split) {
-  return sample_clip(rng, split, kEvenShapes);
+  return sample_clip(rng, split, kWorldsOwnMix);
 }
 
-ClipSpec sample_clip(std::mt19937_64& rng, Split split, const ShapeWeights& shape_weights) {
+ClipSpec sample_clip(std::mt19937_64& rng, Split split, const WorldMix& training_mix) {
+  const WorldMix& mix = split == Split::Train ? training_mix : kWorldsOwnMix;
   ClipSpec spec;
   spec.seed = rng();
   const HeldOutPair* forced = nullptr;
   if (split == Split::HeldOut) forced = &pick(rng, held_out_pairs());
-  spec.background = background_for(rng, forced);
-  const int count = chance(rng, 0.25) ? 2 : 1;
+  spec.background = background_for(rng, forced, mix);
+  int count = chance(rng, mix.second_object) ? 2 : 1;
+  if (forced == nullptr && possible_colors(mix, spec.background) < 2) count = 1;
   while (static_cast<int>(spec.objects.size()) < count) {
     const bool main = spec.objects.empty();
-    ObjectSpec o = sample_object(rng, spec.background, main ? forced : nullptr, shape_weights);
+    ObjectSpec o = sample_object(rng, spec.background, main ? forced : nullptr, mix);
     if (split == Split::Train && is_held_out(o)) continue;
     if (!main && o.color == spec.objects.front().color) continue;
     spec.objects.push_back(o);
   }
   return spec;
+}
+
+bool WorldMix::operator==(const WorldMix& other) const {
+  return shape == other.shape && color == other.color && size == other.size &&
+         motion == other.motion && background == other.background &&
+         second_object == other.second_object;
+}
+
+void WorldMix::validate() const {
+  WorldMix copy = *this;
+  for (const MixKind& k : kinds_of(copy)) {
+    double total = 0;
+    for (size_t i = 0; i < k.count; ++i) {
+      if (!(k.weights[i] >= 0 && k.weights[i] <= 1000)) {
+        throw mix_error(std::string("world mix: the weight of ") + k.names[i] +
+                        " must be in [0, 1000]");
+      }
+      total += k.weights[i];
+    }
+    if (!(total > 0))
+      throw mix_error(std::string("world mix: the weights of the ") + k.noun + " are all 0");
+  }
+  if (!(second_object >= 0 && second_object <= 1)) {
+    throw mix_error("world mix: the chance of a second object (second) must be in [0, 1]");
+  }
+  for (int b = 0; b < kBackgroundCount; ++b) {
+    if (background[size_t(b)] > 0 && possible_colors(*this, Background(b)) > 0) return;
+  }
+  throw mix_error(
+      "world mix: it leaves no training object: every combination of its shapes, colours, motions "
+      "and "
+      "backgrounds clashes with the background, is held out or spins a round shape");
+}
+
+WorldMix parse_world_mix(std::string_view text, bool only_shapes) {
+  WorldMix mix;
+  auto kinds = kinds_of(mix);
+  std::array<std::vector<bool>, 5> bare, named;
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    bare[k].assign(kinds[k].count, false);
+    named[k].assign(kinds[k].count, false);
+  }
+  const std::string syntax = only_shapes ? " (e.g. star=3,triangle=2)"
+                                         : " (e.g. star=3,small=0,second=0 or star,big,white)";
+  size_t at = 0;
+  while (at <= text.size()) {
+    const size_t end = std::min(text.find(',', at), text.size());
+    const std::string item(text.substr(at, end - at));
+    at = end + 1;
+    const size_t eq = item.find('=');
+    const std::string name = item.substr(0, eq);
+    std::optional<double> weight;
+    if (eq != std::string::npos) {
+      const std::string number = item.substr(eq + 1);
+      char* parsed_end = nullptr;
+      const double w = std::strtod(number.c_str(), &parsed_end);
+      if (number.empty() || *parsed_end != '\0') {
+        throw mix_error("the weight of " + name + " must be a number, not '" + number + "'");
+      }
+      weight = w;
+    }
+    if (name == "second" && !only_shapes) {
+      if (!weight) throw mix_error("'second' needs a chance: second=P, e.g. second=0");
+      mix.second_object = *weight;
+      continue;
+    }
+    bool found = false;
+    for (size_t k = 0; k < kinds.size() && !found; ++k) {
+      if (only_shapes && k > 0) break;
+      for (size_t i = 0; i < kinds[k].count && !found; ++i) {
+        if (name != kinds[k].names[i]) continue;
+        found = true;
+        if (only_shapes && !weight) {
+          throw mix_error("'" + item + "' is not SHAPE=WEIGHT" + syntax);
+        }
+        kinds[k].weights[i] = weight.value_or(1.0);
+        named[k][i] = true;
+        bare[k][i] = !weight;
+      }
+    }
+    if (!found) {
+      std::string valid;
+      for (size_t k = 0; k < (only_shapes ? 1 : kinds.size()); ++k) {
+        for (size_t i = 0; i < kinds[k].count; ++i) {
+          valid += (valid.empty() ? "" : ", ") + std::string(kinds[k].names[i]);
+        }
+      }
+      if (!only_shapes) valid += ", second";
+      throw mix_error("unknown name '" + name + "' in '" + std::string(text) +
+                      "'; valid: " + valid);
+    }
+  }
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    if (std::find(bare[k].begin(), bare[k].end(), true) == bare[k].end()) continue;
+    for (size_t i = 0; i < kinds[k].count; ++i) {
+      if (!named[k][i]) kinds[k].weights[i] = 0;
+    }
+  }
+  mix.validate();
+  return mix;
+}
+
+std::string to_string(const WorldMix& mix) {
+  WorldMix copy = mix;
+  WorldMix own;
+  const auto kinds = kinds_of(copy);
+  const auto own_kinds = kinds_of(own);
+  std::string out;
+  const auto add = [&](const std::string& name, double w) {
+    char number[32];
+    std::snprintf(number, sizeof number, "%g", w);
+    out += (out.empty() ? "" : ",") + name + "=" + number;
+  };
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    for (size_t i = 0; i < kinds[k].count; ++i) {
+      if (kinds[k].weights[i] != own_kinds[k].weights[i]) {
+        add(kinds[k].names[i], kinds[k].weights[i]);
+      }
+    }
+  }
+  if (mix.second_object != own.second_object) add("second", mix.second_object);
+  return out;
 }
 
 std::string caption(const ClipSpec& spec, std::mt19937_64& rng) {

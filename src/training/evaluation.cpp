@@ -35,10 +35,11 @@ uint64_t clip_seed(uint64_t seed, EvalMode mode, int index) {
 
 // Specs with one object only: with two objects the scorer reads the largest one, which need not
 // be the main object the prompt leads with, so a correct clip could be scored wrong.
-dataset::ClipSpec sample_single_object(std::mt19937_64& rng, dataset::Split split) {
+dataset::ClipSpec sample_single_object(std::mt19937_64& rng, dataset::Split split,
+                                       const dataset::WorldMix& mix) {
   dataset::ClipSpec spec;
   do {
-    spec = dataset::sample_clip(rng, split);
+    spec = dataset::sample_clip(rng, split, mix);
   } while (spec.objects.size() != 1);
   return spec;
 }
@@ -150,6 +151,12 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
                 "clip counts must be 0 or more; got " + std::to_string(options.clips) +
                     " text-to-video and " + std::to_string(options.i2v_clips) + " image-to-video");
   }
+  if (options.split == dataset::Split::HeldOut && options.mix != dataset::WorldMix{}) {
+    throw Error(ErrorCategory::InvalidArgument,
+                "a world mix draws training combinations; held-out prompts are the world's own "
+                "mix");
+  }
+  options.mix.validate();
   if (options.source_strength && options.vae_round_trip) {
     throw Error(ErrorCategory::InvalidArgument,
                 "a VAE round trip samples nothing, so it takes no source strength");
@@ -185,6 +192,7 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
   report.vae_round_trip = options.vae_round_trip;
   report.source_strength = options.source_strength;
   report.split = options.split;
+  report.mix = options.mix;
   int steps_per_clip = options.vae_round_trip ? 1 : sampling.steps;
   if (options.source_strength) {  // start_for_strength refuses strengths outside [0, 1]
     const sampling::Schedule schedule = sampling::make_schedule(
@@ -240,7 +248,7 @@ EvalReport evaluate_model(pipeline::ModelRuntime& runtime, const EvalOptions& op
     EvalClip clip;
     clip.mode = mode;
     clip.index = index;
-    clip.expected = sample_single_object(rng, options.split);
+    clip.expected = sample_single_object(rng, options.split, options.mix);
     clip.prompt = dataset::canonical_caption(clip.expected);
     const Bucket& bucket = buckets[static_cast<size_t>(clip_number) % buckets.size()];
     clip.bucket = bucket.name;
@@ -363,29 +371,33 @@ std::vector<Misreading> misreadings(const EvalReport& report) {
 
 std::string format_report(const EvalReport& report) {
   std::string out;
-  char line[256];
-  const char* combinations = report.split == dataset::Split::HeldOut
+  char line[1024];
+  std::string combinations = report.split == dataset::Split::HeldOut
                                  ? "held-out combinations"
                                  : "training combinations (the goals are for held-out ones)";
+  if (report.mix != dataset::WorldMix{}) {
+    combinations += " of the world mix " + dataset::to_string(report.mix);
+  }
   if (report.vae_round_trip) {
     std::snprintf(line, sizeof line,
                   "model %s: VAE round trip of %d rendered clips of %s, seed %llu (%.1f s) -- the "
                   "ceiling the VAE sets, no generation\n\n",
-                  report.model.c_str(), report.all_correct.total, combinations,
+                  report.model.c_str(), report.all_correct.total, combinations.c_str(),
                   static_cast<unsigned long long>(report.seed), report.seconds);
   } else if (report.source_strength) {
     std::snprintf(line, sizeof line,
                   "model %s: %d video-to-video clips from the world's renders of %s at strength "
                   "%.2f, %d steps, guidance %.2f, seed %llu (%.1f s)\n\n",
-                  report.model.c_str(), report.all_correct.total, combinations,
+                  report.model.c_str(), report.all_correct.total, combinations.c_str(),
                   *report.source_strength, report.steps, report.guidance,
                   static_cast<unsigned long long>(report.seed), report.seconds);
   } else {
     std::snprintf(line, sizeof line,
                   "model %s: %d text-to-video clips of %s, %d steps, guidance %.2f, seed %llu "
                   "(%.1f s)\n\n",
-                  report.model.c_str(), report.all_correct.total, combinations, report.steps,
-                  report.guidance, static_cast<unsigned long long>(report.seed), report.seconds);
+                  report.model.c_str(), report.all_correct.total, combinations.c_str(),
+                  report.steps, report.guidance, static_cast<unsigned long long>(report.seed),
+                  report.seconds);
   }
   out += line;
   auto row = [&](const char* name, const Tally& t, double goal) {
@@ -472,6 +484,7 @@ nlohmann::json to_json(const EvalReport& report) {
   nlohmann::json out = {{"model", report.model},
                         {"source", source},
                         {"split", dataset::to_string(report.split)},
+                        {"world_mix", dataset::to_string(report.mix)},
                         {"misreadings", std::move(wrong)},
                         {"steps", report.steps},
                         {"guidance", report.guidance},

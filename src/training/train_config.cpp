@@ -53,20 +53,43 @@ AdamWSettings optimizer_from(const json& j, const std::string& path) {
   return s;
 }
 
-json shape_weights_json(const dataset::ShapeWeights& weights) {
+template <typename E, size_t N>
+json weights_json(const std::array<double, N>& weights) {
   json out = json::object();
-  for (int i = 0; i < dataset::kShapeCount; ++i) {
-    out[dataset::to_string(dataset::Shape(i))] = weights[i];
-  }
+  for (size_t i = 0; i < N; ++i) out[dataset::to_string(E(i))] = weights[i];
   return out;
 }
 
-dataset::ShapeWeights shape_weights_from(const json& j) {
-  dataset::ShapeWeights weights{};
-  for (int i = 0; i < dataset::kShapeCount; ++i) {
-    weights[i] = field<double>(j, "shape_weights.", dataset::to_string(dataset::Shape(i)));
-  }
+template <typename E, size_t N>
+std::array<double, N> weights_from(const json& j, const std::string& path) {
+  std::array<double, N> weights{};
+  for (size_t i = 0; i < N; ++i) weights[i] = field<double>(j, path, dataset::to_string(E(i)));
   return weights;
+}
+
+json world_mix_json(const dataset::WorldMix& mix) {
+  return {{"shape", weights_json<dataset::Shape>(mix.shape)},
+          {"color", weights_json<dataset::ObjectColor>(mix.color)},
+          {"size", weights_json<dataset::Size>(mix.size)},
+          {"motion", weights_json<dataset::Motion>(mix.motion)},
+          {"background", weights_json<dataset::Background>(mix.background)},
+          {"second_object", mix.second_object}};
+}
+
+dataset::WorldMix world_mix_from(const json& j) {
+  dataset::WorldMix mix;
+  mix.shape = weights_from<dataset::Shape, dataset::kShapeCount>(
+      field<json>(j, "world_mix.", "shape"), "world_mix.shape.");
+  mix.color = weights_from<dataset::ObjectColor, dataset::kColorCount>(
+      field<json>(j, "world_mix.", "color"), "world_mix.color.");
+  mix.size = weights_from<dataset::Size, dataset::kSizeCount>(field<json>(j, "world_mix.", "size"),
+                                                              "world_mix.size.");
+  mix.motion = weights_from<dataset::Motion, dataset::kMotionCount>(
+      field<json>(j, "world_mix.", "motion"), "world_mix.motion.");
+  mix.background = weights_from<dataset::Background, dataset::kBackgroundCount>(
+      field<json>(j, "world_mix.", "background"), "world_mix.background.");
+  mix.second_object = field<double>(j, "world_mix.", "second_object");
+  return mix;
 }
 
 }  // namespace
@@ -225,16 +248,7 @@ void TrainConfig::validate() const {
   if (!(sigma_logit_spread >= 0 && sigma_logit_spread <= 4)) {
     throw invalid("sigma_logit_spread must be in [0, 4]");
   }
-  double shape_total = 0;
-  for (int i = 0; i < dataset::kShapeCount; ++i) {
-    const double w = shape_weights[i];
-    if (!(w >= 0 && w <= 1000)) {
-      throw invalid(std::string("shape_weights.") + dataset::to_string(dataset::Shape(i)) +
-                    " must be in [0, 1000]");
-    }
-    shape_total += w;
-  }
-  if (!(shape_total > 0)) throw invalid("shape_weights must not all be 0");
+  world_mix.validate();
   if (vae_steps < 0 || dit_steps < 0 || decoder_steps < 0) {
     throw invalid("step targets must be >= 0");
   }
@@ -302,7 +316,7 @@ json TrainConfig::to_json() const {
       {"object_loss_weight", object_loss_weight},
       {"sigma_loss_power", sigma_loss_power},
       {"sigma_logit_spread", sigma_logit_spread},
-      {"shape_weights", shape_weights_json(shape_weights)},
+      {"world_mix", world_mix_json(world_mix)},
       {"decoder_steps", decoder_steps},
       {"decoder_optimizer", optimizer_json(decoder_optimizer)},
       {"pool_clips", pool_clips},
@@ -384,10 +398,13 @@ TrainConfig TrainConfig::from_json(const json& j) {
   // ... and before the logit-normal noise levels, with uniform ones.
   c.sigma_logit_spread =
       j.contains("sigma_logit_spread") ? field<double>(j, "", "sigma_logit_spread") : 0.0;
-  // ... and before the shape mix, with the world's own.
-  c.shape_weights = j.contains("shape_weights")
-                        ? shape_weights_from(field<json>(j, "", "shape_weights"))
-                        : dataset::kEvenShapes;
+  // ... and before the world mix, with the world's own, or only its shapes weighted.
+  if (j.contains("world_mix")) {
+    c.world_mix = world_mix_from(field<json>(j, "", "world_mix"));
+  } else if (j.contains("shape_weights")) {
+    c.world_mix.shape = weights_from<dataset::Shape, dataset::kShapeCount>(
+        field<json>(j, "", "shape_weights"), "shape_weights.");
+  }
   c.pool_clips = field<int>(j, "", "pool_clips");
   c.pool_refresh = field<int>(j, "", "pool_refresh");
   c.dit_optimizer = optimizer_from(field<json>(j, "", "dit_optimizer"), "dit_optimizer.");

@@ -476,7 +476,7 @@ class ClipPool {
     std::vector<at::Tensor> videos, masks;
     const bool weighted = c_.object_loss_weight > 0;
     for (int i = 0; i < count; ++i) {
-      specs.push_back(dataset::sample_clip(rng, dataset::Split::Train, c_.shape_weights));
+      specs.push_back(dataset::sample_clip(rng, dataset::Split::Train, c_.world_mix));
       at::Tensor coverage;
       videos.push_back(render_video(specs.back(), size(b), c_.frame_count, 0, c_.frame_count,
                                     weighted ? &coverage : nullptr));
@@ -520,10 +520,12 @@ Trainer Trainer::create_or_resume(const fs::path& run_dir, const TrainConfig& co
   const fs::path config_file = run_dir / kConfigFile;
   if (fs::exists(config_file)) {
     Trainer existing = resume(run_dir);
-    // Step targets and the checkpoint interval may change between pieces (to train longer);
-    // anything else would change what earlier steps meant.
+    // Step targets and the checkpoint interval may change between pieces (to train longer), and
+    // the world mix (a curriculum widens the world as the model learns it); anything else would
+    // change what earlier steps meant.
     json before = existing.config().to_json(), after = config.to_json();
-    for (const char* key : {"vae_steps", "dit_steps", "decoder_steps", "checkpoint_every"}) {
+    for (const char* key :
+         {"vae_steps", "dit_steps", "decoder_steps", "checkpoint_every", "world_mix"}) {
       before.erase(key);
       after.erase(key);
     }
@@ -769,9 +771,8 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
       std::vector<at::Tensor> clips;
       for (int i = 0; i < (whole ? c.vae_long_batch : c.vae_batch); ++i) {
         const int first = std::uniform_int_distribution<int>(0, c.frame_count - frames)(rng);
-        clips.push_back(
-            render_video(dataset::sample_clip(rng, dataset::Split::Train, c.shape_weights), size,
-                         c.frame_count, first, frames));
+        clips.push_back(render_video(dataset::sample_clip(rng, dataset::Split::Train, c.world_mix),
+                                     size, c.frame_count, first, frames));
       }
       const at::Tensor video = at::cat(clips, 0);
       at::Tensor mu;

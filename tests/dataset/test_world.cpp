@@ -273,19 +273,21 @@ TEST(World, TrainNeverAndHeldOutAlwaysYieldsAHeldOutCombination) {
 
 // A training mix: equal weights are the world's own clips exactly; other weights change how often
 // each shape appears, a weight of 0 removes it, and the held-out combinations stay out.
-TEST(World, ShapeWeightsSetTheMixOfTrainingShapes) {
+TEST(World, AWorldMixSetsHowOftenEachShapeIsTrainedOn) {
   std::mt19937_64 plain(99), even(99);
+  WorldMix doubled;
+  doubled.shape = {2, 2, 2, 2, 2};
   for (int i = 0; i < 200; ++i) {
     const ClipSpec a = sample_clip(plain, Split::Train);
-    const ClipSpec b = sample_clip(even, Split::Train, {2, 2, 2, 2, 2});
+    const ClipSpec b = sample_clip(even, Split::Train, doubled);
     ASSERT_EQ(canonical_caption(a), canonical_caption(b));
     ASSERT_EQ(a.seed, b.seed);
   }
-  const auto star_share = [](const ShapeWeights& weights, int* rings) {
+  const auto star_share = [](const WorldMix& mix, int* rings) {
     std::mt19937_64 rng(5);
     int stars = 0, objects = 0;
     for (int i = 0; i < 4000; ++i) {
-      for (const auto& o : sample_clip(rng, Split::Train, weights).objects) {
+      for (const auto& o : sample_clip(rng, Split::Train, mix).objects) {
         EXPECT_FALSE(is_held_out(o)) << to_string(o.shape) << " " << to_string(o.color);
         stars += o.shape == Shape::Star ? 1 : 0;
         if (rings != nullptr) *rings += o.shape == Shape::Ring ? 1 : 0;
@@ -295,8 +297,10 @@ TEST(World, ShapeWeightsSetTheMixOfTrainingShapes) {
     return static_cast<double>(stars) / objects;
   };
   int rings = 0;
-  const double even_share = star_share(kEvenShapes, nullptr);
-  const double heavy_share = star_share({1, 1, 1, 4, 0}, &rings);
+  WorldMix heavy;
+  heavy.shape = {1, 1, 1, 4, 0};
+  const double even_share = star_share(WorldMix{}, nullptr);
+  const double heavy_share = star_share(heavy, &rings);
   // The held-out red stars and stars moving up are refused, so stars are a bit under 1/5 of
   // the world's training objects; weight 4 of 7 (no rings) gives a bit under 4/7.
   EXPECT_GT(even_share, 0.14);
@@ -304,11 +308,102 @@ TEST(World, ShapeWeightsSetTheMixOfTrainingShapes) {
   EXPECT_GT(heavy_share, 0.45);
   EXPECT_LT(heavy_share, 4.0 / 7);
   EXPECT_EQ(rings, 0);
-  // Held-out clips keep their forced pair whatever the mix.
-  std::mt19937_64 rng(6);
+  // Held-out clips are the world's own whatever the mix, so the evaluation's prompts never move.
+  std::mt19937_64 own(6), mixed(6);
   for (int i = 0; i < 200; ++i) {
-    ASSERT_TRUE(is_held_out(sample_clip(rng, Split::HeldOut, {0, 0, 0, 1, 0}).objects.front()));
+    ASSERT_EQ(canonical_caption(sample_clip(own, Split::HeldOut)),
+              canonical_caption(sample_clip(mixed, Split::HeldOut, heavy)));
   }
+}
+
+// A narrow mix is a small world: only its values, and a second object only where the mix allows
+// two colours on the clip's background.
+TEST(World, ANarrowMixIsASmallWorld) {
+  const WorldMix one_star = parse_world_mix("star,big,white,gray,still,second=0");
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 100; ++i) {
+    const ClipSpec spec = sample_clip(rng, Split::Train, one_star);
+    ASSERT_EQ(spec.objects.size(), 1U);
+    EXPECT_EQ(canonical_caption(spec), "a big white star staying still on a gray background");
+  }
+  // One colour: never a second object, whatever the chance of one.
+  const WorldMix white = parse_world_mix("white,second=1");
+  // Two colours, a second object always; motions and sizes stay the world's.
+  const WorldMix two = parse_world_mix("white,black,star,gray,second=1");
+  std::array<int, kMotionCount> motions{};
+  std::array<int, kSizeCount> sizes{};
+  for (int i = 0; i < 300; ++i) {
+    for (const auto& o : sample_clip(rng, Split::Train, white).objects) {
+      EXPECT_EQ(o.color, ObjectColor::White);
+    }
+    EXPECT_EQ(sample_clip(rng, Split::Train, white).objects.size(), 1U);
+    const ClipSpec pair = sample_clip(rng, Split::Train, two);
+    ASSERT_EQ(pair.objects.size(), 2U);
+    EXPECT_EQ(pair.background, Background::Gray);
+    EXPECT_NE(pair.objects[0].color, pair.objects[1].color);
+    for (const auto& o : pair.objects) {
+      EXPECT_EQ(o.shape, Shape::Star);
+      EXPECT_TRUE(o.color == ObjectColor::White || o.color == ObjectColor::Black);
+      ++motions[size_t(o.motion)];
+      ++sizes[size_t(o.size)];
+    }
+  }
+  // Every motion but the held-out star moving up.
+  for (int m = 0; m < kMotionCount; ++m) {
+    if (Motion(m) == Motion::Up) {
+      EXPECT_EQ(motions[size_t(m)], 0);
+    } else {
+      EXPECT_GT(motions[size_t(m)], 0) << to_string(Motion(m));
+    }
+  }
+  for (int z = 0; z < kSizeCount; ++z) EXPECT_GT(sizes[size_t(z)], 0) << z;
+  // A background where none of the mix's colours can go is never drawn: white clashes with no
+  // plain background but black does with night.
+  const WorldMix black = parse_world_mix("black,night,gray");
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(sample_clip(rng, Split::Train, black).background, Background::Gray);
+  }
+}
+
+TEST(World, AWorldMixIsWrittenAndReadByName) {
+  WorldMix expected;
+  expected.shape[size_t(Shape::Star)] = 3;
+  expected.size[size_t(Size::Small)] = 0;
+  expected.second_object = 0;
+  EXPECT_EQ(parse_world_mix("star=3,small=0,second=0"), expected);
+  EXPECT_EQ(to_string(expected), "star=3,small=0,second=0");
+  EXPECT_EQ(parse_world_mix(to_string(expected)), expected);
+  EXPECT_EQ(to_string(WorldMix{}), "");
+  // Bare names keep only themselves in their kind; a weighted name of the same kind stays too.
+  const WorldMix bare = parse_world_mix("star,square=0.5,gray");
+  EXPECT_EQ(bare.shape, (std::array<double, kShapeCount>{0, 0.5, 0, 1, 0}));
+  EXPECT_EQ(bare.background, (std::array<double, kBackgroundCount>{0, 1, 0, 0, 0, 0}));
+  EXPECT_EQ(bare.color, WorldMix{}.color);
+  EXPECT_EQ(parse_world_mix("star=3", /*only_shapes=*/true).shape[size_t(Shape::Star)], 3.0);
+
+  const auto refused = [](const std::string& text, const std::string& message,
+                          bool only_shapes = false) {
+    try {
+      parse_world_mix(text, only_shapes);
+      ADD_FAILURE() << text << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.category(), ErrorCategory::InvalidArgument) << text;
+      EXPECT_NE(e.message().find(message), std::string::npos) << e.message();
+    }
+  };
+  refused("stars=2", "unknown name 'stars' in 'stars=2'; valid: circle, square");
+  refused("red=2", "unknown name 'red'", /*only_shapes=*/true);
+  refused("star", "'star' is not SHAPE=WEIGHT", /*only_shapes=*/true);
+  refused("star=x", "the weight of star must be a number, not 'x'");
+  refused("star=-1", "the weight of star must be in [0, 1000]");
+  refused("circle=0,square=0,triangle=0,star=0,ring=0", "the weights of the shapes are all 0");
+  refused("second=1.5", "the chance of a second object (second) must be in [0, 1]");
+  refused("second", "'second' needs a chance");
+  refused("", "unknown name ''");
+  // The red star is held out: a world of nothing else has nothing to train on.
+  refused("red,star", "it leaves no training object");
+  refused("circle,spin", "it leaves no training object");
+  refused("black,night", "it leaves no training object");
 }
 
 TEST(World, ColoursNeverClashWithTheirBackgroundInTheSampler) {

@@ -429,11 +429,29 @@ TEST(Evaluation, TheTrainSplitAsksForCombinationsSeenInTraining) {
   EXPECT_EQ(to_json(held_out).at("split"), "heldout");
   EXPECT_NE(format_report(train).find("training combinations"), std::string::npos);
   EXPECT_NE(format_report(held_out).find("held-out combinations"), std::string::npos);
+  // A curriculum's rung asks for what that rung trains on.
+  options.mix = dataset::parse_world_mix("star,big,white,gray,still");
+  const EvalReport rung = evaluate_model(*runtime, options);
+  ASSERT_EQ(rung.clips.size(), 6U);
+  for (const EvalClip& clip : rung.clips) {
+    EXPECT_EQ(clip.prompt, "a big white star staying still on a gray background");
+  }
+  EXPECT_NE(format_report(rung).find("training combinations (the goals are for held-out ones) of "
+                                     "the world mix circle=0,square=0"),
+            std::string::npos)
+      << format_report(rung);
+  options.split = dataset::Split::HeldOut;
+  EXPECT_THROW(evaluate_model(*runtime, options), Error);
 
   const auto r = run_cli({"eval", tiny_model().folder().string(), "--clips", "1", "--i2v-clips",
                           "0", "--vae-round-trip", "--split", "train"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("1 rendered clips of training combinations"), std::string::npos) << r.out;
+  const auto held_out_mix =
+      run_cli({"eval", tiny_model().folder().string(), "--world-mix", "star", "--vae-round-trip"});
+  EXPECT_NE(held_out_mix.exit_code, 0);
+  EXPECT_NE(held_out_mix.err.find("held-out prompts are the world's own mix"), std::string::npos)
+      << held_out_mix.err;
   const auto bad = run_cli({"eval", tiny_model().folder().string(), "--split", "validation"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("--split: unknown split 'validation'; valid: train, heldout"),

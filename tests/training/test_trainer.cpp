@@ -482,23 +482,30 @@ TEST(TrainConfig, JsonRoundTripsAndValidates) {
   check_added_option(&TrainConfig::sigma_logit_spread, "sigma_logit_spread", 1.5, -0.5);
   EXPECT_EQ(c.sigma_loss_power, 0.0);
   EXPECT_EQ(c.sigma_logit_spread, 0.0);
-  // The shape mix too: kept through json, the world's own mix for runs started before it existed,
-  // a negative weight or all zeros refused.
+  // The world mix too: kept through json, the world's own mix for runs started before it existed,
+  // only the shapes weighted for runs started with the shape mix it replaced, and validated.
   TrainConfig mix = c;
-  mix.shape_weights = {1, 1, 2, 3, 1.5};
-  EXPECT_EQ(TrainConfig::from_json(mix.to_json()).shape_weights, mix.shape_weights);
-  EXPECT_EQ(mix.to_json().at("shape_weights").at("star"), 3.0);
+  mix.world_mix = dataset::parse_world_mix("star=3,triangle=2,small=0,sunset=0.5,second=0.1");
+  EXPECT_EQ(TrainConfig::from_json(mix.to_json()).world_mix, mix.world_mix);
+  EXPECT_EQ(mix.to_json().at("world_mix").at("shape").at("star"), 3.0);
+  EXPECT_EQ(mix.to_json().at("world_mix").at("background").at("sunset"), 0.5);
+  EXPECT_EQ(mix.to_json().at("world_mix").at("second_object"), 0.1);
   j = mix.to_json();
-  j.erase("shape_weights");
-  EXPECT_EQ(TrainConfig::from_json(j).shape_weights, dataset::kEvenShapes);
-  EXPECT_EQ(c.shape_weights, dataset::kEvenShapes);
-  mix.shape_weights = {1, 1, -1, 1, 1};
-  EXPECT_THROW(mix.validate(), Error);
-  mix.shape_weights = {0, 0, 0, 0, 0};
-  EXPECT_THROW(mix.validate(), Error);
-  j = c.to_json();
+  j.erase("world_mix");
+  EXPECT_EQ(TrainConfig::from_json(j).world_mix, dataset::WorldMix{});
+  EXPECT_EQ(c.world_mix, dataset::WorldMix{});
+  j["shape_weights"] = {{"circle", 1}, {"square", 1}, {"triangle", 0.5}, {"star", 3}, {"ring", 1}};
+  EXPECT_EQ(TrainConfig::from_json(j).world_mix, dataset::parse_world_mix("triangle=0.5,star=3"));
   j["shape_weights"].erase("ring");
   EXPECT_THROW(TrainConfig::from_json(j), Error);
+  j = mix.to_json();
+  j["world_mix"]["size"].erase("big");
+  EXPECT_THROW(TrainConfig::from_json(j), Error);
+  mix.world_mix.motion[0] = -1;
+  EXPECT_THROW(mix.validate(), Error);
+  mix.world_mix = dataset::WorldMix{};
+  mix.world_mix.shape = {0, 0, 0, 0, 0};
+  EXPECT_THROW(mix.validate(), Error);
   // The DiT's prediction: kept through json, the velocity for runs started before it existed.
   TrainConfig clean = c;
   clean.dit.prediction = models::WanPrediction::Clean;
@@ -700,17 +707,27 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   EXPECT_EQ(Trainer::resume(run).config().dit.num_layers, 2);
   EXPECT_EQ(Trainer::resume(run).config().sigma_loss_power, 2.0);
   EXPECT_EQ(Trainer::resume(run).config().sigma_logit_spread, 1.0);
-  EXPECT_EQ(Trainer::resume(run).config().shape_weights, (dataset::ShapeWeights{1, 1, 0.5, 3, 1}));
+  EXPECT_EQ(Trainer::resume(run).config().world_mix.shape,
+            (std::array<double, dataset::kShapeCount>{1, 1, 0.5, 3, 1}));
   EXPECT_EQ(Trainer::resume(run).config().dit.prediction, models::WanPrediction::Clean);
   expect_run_refuses("--prediction", "velocity",
                      "--prediction: the run was started with prediction clean");
   expect_run_refuses("--prediction", "x0", "--prediction: unsupported DiT prediction 'x0'");
-  expect_run_refuses("--shape-weights", "star=2",
-                     "--shape-weights: the run was started with shape weights "
-                     "circle=1,square=1,triangle=0.5,star=3,ring=1");
+  // The world mix may change between pieces (a curriculum widens it); given, it replaces the
+  // run's mix.
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--world-mix", "star,big,second=0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("world mix: circle=0,square=0,triangle=0,ring=0,small=0,medium=0,second=0"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(Trainer::resume(run).config().world_mix, dataset::parse_world_mix("star,big,second=0"));
   expect_run_refuses("--shape-weights", "star=-1",
-                     "--shape-weights: the weight of star must be a number in [0, 1000]");
-  expect_run_refuses("--shape-weights", "hexagon=1", "unknown shape 'hexagon'");
+                     "--shape-weights: world mix: the weight of star must be in [0, 1000]");
+  expect_run_refuses("--shape-weights", "hexagon=1", "--shape-weights: unknown name 'hexagon'");
+  expect_run_refuses("--world-mix", "red,star", "--world-mix: world mix: it leaves no training");
+  expect_refused(
+      {"train", "--run", run, "--steps", "0", "--world-mix", "star", "--shape-weights", "star=2"},
+      "--shape-weights and --world-mix: give one");
   expect_run_refuses("--sigma-loss-power", "4",
                      "--sigma-loss-power: the run was started with power 2");
   expect_run_refuses("--sigma-logit-spread", "0",

@@ -22,6 +22,8 @@ struct SampleOptions {
   int frames = 32;
   double fps = 16;
   uint64_t seed = 0;
+  // The training clips' mix (Split::Train only: held-out clips are the world's own mix).
+  WorldMix mix;
   // Render exactly this clip instead of sampling (e.g. a keyframe or source clip for the built-in
   // model); every one of `count` clips is the same spec.
   std::optional<ClipSpec> spec;

@@ -114,12 +114,41 @@ bool is_held_out(const ObjectSpec& object);
 // the background; Spin only for shapes whose rotation shows (square, triangle, star).
 ClipSpec sample_clip(std::mt19937_64& rng, Split split);
 
-// Relative frequencies of the shapes, indexed by Shape; all equal is the world's own mix.
-using ShapeWeights = std::array<double, kShapeCount>;
-inline constexpr ShapeWeights kEvenShapes = {1, 1, 1, 1, 1};
-// The same with each object's shape drawn by `shape_weights` (a training mix that shows some
-// shapes more often). Equal weights give exactly the clips of sample_clip(rng, split).
-ClipSpec sample_clip(std::mt19937_64& rng, Split split, const ShapeWeights& shape_weights);
+// A training mix: how often each value of each attribute is drawn for a training clip, relative
+// to the other values of its kind (0 leaves a value out), and the chance of a second object. The
+// default is the world's own mix. A narrower mix is a smaller world (one big white star on gray),
+// which a curriculum widens step by step.
+struct WorldMix {
+  std::array<double, kShapeCount> shape = {1, 1, 1, 1, 1};
+  std::array<double, kColorCount> color = {1, 1, 1, 1, 1, 1, 1, 1};
+  std::array<double, kSizeCount> size = {1, 1, 1};
+  std::array<double, kMotionCount> motion = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+  std::array<double, kBackgroundCount> background = {1, 1, 1, 1, 1, 1};
+  double second_object = 0.25;
+
+  bool operator==(const WorldMix& other) const;
+  bool operator!=(const WorldMix& other) const { return !(*this == other); }
+  // Error(InvalidArgument) naming the problem: a weight outside [0, 1000], a kind whose weights
+  // are all 0, second_object outside [0, 1], or a mix that leaves no valid training object
+  // (every combination clashes with its background, is held out, or spins a round shape).
+  void validate() const;
+};
+
+// "star=3,small=0,second=0" or "star,big,white,gray,still": a weight for any value by its name
+// (the names are unique across kinds); a bare name keeps only the bare-named values of its kind
+// (weight 1) and leaves the rest out, unless they are given a weight; "second=P" is the chance of
+// a second object. Values not named keep weight 1. With `only_shapes`, names of other kinds are
+// refused (`--shape-weights`). Error(InvalidArgument) naming the item otherwise; validated.
+WorldMix parse_world_mix(std::string_view text, bool only_shapes = false);
+// The mix in parse_world_mix's syntax, only what differs from the world's own
+// ("star=3,second=0"; "" for the world's own mix).
+std::string to_string(const WorldMix& mix);
+
+// A training clip drawn by `mix` (Split::Train), or a held-out clip, which is always drawn from
+// the world's own mix whatever `mix` is, so that the evaluation's prompts never move. The world's
+// own mix gives exactly the clips of sample_clip(rng, split). A second object is drawn only where
+// the mix allows a second colour on the clip's background.
+ClipSpec sample_clip(std::mt19937_64& rng, Split split, const WorldMix& mix);
 
 // A varied English description (synonyms, word orders, optional adverbs and articles,
 // capitalisation); deterministic for a given rng state.

@@ -71,6 +71,10 @@ struct EvalOptions {
   // the goals are about; Train (combinations the model was trained on) beside it separates "cannot
   // draw it" from "cannot combine it".
   dataset::Split split = dataset::Split::HeldOut;
+  // With Split::Train, the training world the prompts come from: a narrower mix (a curriculum's
+  // rung) asks for what that rung trains on. Held-out prompts are the world's own mix whatever
+  // this is; Error(InvalidArgument) for another mix with Split::HeldOut.
+  dataset::WorldMix mix;
 };
 
 enum class EvalMode { TextToVideo, ImageToVideo };
@@ -109,6 +113,7 @@ struct EvalReport {
   bool vae_round_trip = false;  // the clips are VAE round trips of renders, not generations
   std::optional<double> source_strength;           // the clips are video-to-video from renders
   dataset::Split split = dataset::Split::HeldOut;  // where the prompts' combinations come from
+  dataset::WorldMix mix;                           // ... and from which training world
   // Text-to-video clips only: the held-out generalisation figures.
   std::array<Tally, kAttributeCount> attributes{};
   Tally all_correct;

@@ -94,9 +94,10 @@ struct TrainConfig {
   // How each sample's noise level is drawn before the shift (draw_sigma): 0 = uniform, > 0 = a
   // logit-normal of this spread, which samples the middle of the schedule more often.
   double sigma_logit_spread = 0.0;
-  // How often each shape appears in the training clips (dataset::sample_clip), relative to the
-  // others; equal weights are the world's own mix. The held-out combinations stay out either way.
-  dataset::ShapeWeights shape_weights = dataset::kEvenShapes;
+  // How often each shape, colour, size, motion and background appears in the training clips, and
+  // how often a second object (dataset::sample_clip); the default is the world's own mix. It may
+  // change between pieces of a run (a curriculum); the held-out combinations stay out either way.
+  dataset::WorldMix world_mix;
   int pool_clips = 1536;           // encoded clips kept per run, split over the buckets
   int pool_refresh = 1;            // new clips encoded per step
   AdamWSettings dit_optimizer;
