@@ -747,9 +747,17 @@ std::string to_string(const WorldMix& mix) {
     out += (out.empty() ? "" : ",") + name + "=" + number;
   };
   for (size_t k = 0; k < kinds.size(); ++k) {
-    for (size_t i = 0; i < kinds[k].count; ++i) {
-      if (kinds[k].weights[i] != own_kinds[k].weights[i]) {
-        add(kinds[k].names[i], kinds[k].weights[i]);
+    const MixKind& kind = kinds[k];
+    const double* begin = kind.weights;
+    const double* end = begin + kind.count;
+    // Only some values, each at 1: their bare names say it shortest.
+    const bool bare = std::all_of(begin, end, [](double w) { return w == 0 || w == 1; }) &&
+                      std::find(begin, end, 0.0) != end;
+    for (size_t i = 0; i < kind.count; ++i) {
+      if (bare && kind.weights[i] == 1) {
+        out += (out.empty() ? "" : ",") + std::string(kind.names[i]);
+      } else if (!bare && kind.weights[i] != own_kinds[k].weights[i]) {
+        add(kind.names[i], kind.weights[i]);
       }
     }
   }

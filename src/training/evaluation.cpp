@@ -376,7 +376,7 @@ std::string format_report(const EvalReport& report) {
                                  ? "held-out combinations"
                                  : "training combinations (the goals are for held-out ones)";
   if (report.mix != dataset::WorldMix{}) {
-    combinations += " of the world mix " + dataset::to_string(report.mix);
+    combinations += " of the world mix [" + dataset::to_string(report.mix) + "]";
   }
   if (report.vae_round_trip) {
     std::snprintf(line, sizeof line,

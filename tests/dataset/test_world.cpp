@@ -371,9 +371,12 @@ TEST(World, AWorldMixIsWrittenAndReadByName) {
   expected.size[size_t(Size::Small)] = 0;
   expected.second_object = 0;
   EXPECT_EQ(parse_world_mix("star=3,small=0,second=0"), expected);
-  EXPECT_EQ(to_string(expected), "star=3,small=0,second=0");
+  EXPECT_EQ(to_string(expected), "star=3,medium,big,second=0");
   EXPECT_EQ(parse_world_mix(to_string(expected)), expected);
   EXPECT_EQ(to_string(WorldMix{}), "");
+  const WorldMix small_world = parse_world_mix("star,white,big,gray,still,second=0");
+  EXPECT_EQ(to_string(small_world), "star,white,big,still,gray,second=0");
+  EXPECT_EQ(parse_world_mix(to_string(small_world)), small_world);
   // Bare names keep only themselves in their kind; a weighted name of the same kind stays too.
   const WorldMix bare = parse_world_mix("star,square=0.5,gray");
   EXPECT_EQ(bare.shape, (std::array<double, kShapeCount>{0, 0.5, 0, 1, 0}));

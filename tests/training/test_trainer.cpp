@@ -717,9 +717,7 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   // run's mix.
   r = testing::run_cli({"train", "--run", run, "--steps", "0", "--world-mix", "star,big,second=0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("world mix: circle=0,square=0,triangle=0,ring=0,small=0,medium=0,second=0"),
-            std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("world mix: star,big,second=0"), std::string::npos) << r.out;
   EXPECT_EQ(Trainer::resume(run).config().world_mix, dataset::parse_world_mix("star,big,second=0"));
   expect_run_refuses("--shape-weights", "star=-1",
                      "--shape-weights: world mix: the weight of star must be in [0, 1000]");
