@@ -56,10 +56,10 @@ recipe it was started with; only the step targets may change between pieces.
                        the training clips, relative to the others of its kind: star=3,small=0
                        (values not named keep 1); a bare name keeps only the bare-named values
                        of its kind: star,big,white,gray,still is one big white still star on
-                       gray; second=P is the chance of a second object (the world's 0.25).
-                       Default: the world's own mix. It may change between pieces of a run (a
-                       curriculum: the run's DiT stage then draws its clip pool again); given,
-                       it replaces the run's mix. Held-out combinations stay out either way
+                       gray; second=P is the chance of a second object (the world's 0.25);
+                       all is the world's own mix, the default. Given, it replaces the run's
+                       mix, also between pieces of a run (a curriculum: the DiT stage then
+                       draws its clip pool again). Held-out combinations stay out either way
   --shape-weights LIST the same for shapes only, e.g. star=3,triangle=2
   --patch-size TxHxW   new runs only: the DiT's patch in latent frames x rows x columns (the
                        builtin recipe's is 1x4x4; 1x2x2 gives 4x the tokens, each 8x8 pixels)

@@ -669,6 +669,7 @@ void WorldMix::validate() const {
 
 WorldMix parse_world_mix(std::string_view text, bool only_shapes) {
   WorldMix mix;
+  if (text == "all" && !only_shapes) return mix;
   auto kinds = kinds_of(mix);
   std::array<std::vector<bool>, 5> bare, named;
   for (size_t k = 0; k < kinds.size(); ++k) {
@@ -720,7 +721,7 @@ WorldMix parse_world_mix(std::string_view text, bool only_shapes) {
           valid += (valid.empty() ? "" : ", ") + std::string(kinds[k].names[i]);
         }
       }
-      if (!only_shapes) valid += ", second";
+      if (!only_shapes) valid += ", second (or all alone: the world's own mix)";
       throw mix_error("unknown name '" + name + "' in '" + std::string(text) +
                       "'; valid: " + valid);
     }

@@ -374,6 +374,7 @@ TEST(World, AWorldMixIsWrittenAndReadByName) {
   EXPECT_EQ(to_string(expected), "star=3,medium,big,second=0");
   EXPECT_EQ(parse_world_mix(to_string(expected)), expected);
   EXPECT_EQ(to_string(WorldMix{}), "");
+  EXPECT_EQ(parse_world_mix("all"), WorldMix{});
   const WorldMix small_world = parse_world_mix("star,white,big,gray,still,second=0");
   EXPECT_EQ(to_string(small_world), "star,white,big,still,gray,second=0");
   EXPECT_EQ(parse_world_mix(to_string(small_world)), small_world);

@@ -719,6 +719,11 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("world mix: star,big,second=0"), std::string::npos) << r.out;
   EXPECT_EQ(Trainer::resume(run).config().world_mix, dataset::parse_world_mix("star,big,second=0"));
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--world-mix", "all"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Trainer::resume(run).config().world_mix, dataset::WorldMix{});
+  r = testing::run_cli({"train", "--run", run, "--steps", "0", "--world-mix", "star,big,second=0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_run_refuses("--shape-weights", "star=-1",
                      "--shape-weights: world mix: the weight of star must be in [0, 1000]");
   expect_run_refuses("--shape-weights", "hexagon=1", "--shape-weights: unknown name 'hexagon'");

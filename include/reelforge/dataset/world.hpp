@@ -137,8 +137,9 @@ struct WorldMix {
 // "star=3,small=0,second=0" or "star,big,white,gray,still": a weight for any value by its name
 // (the names are unique across kinds); a bare name keeps only the bare-named values of its kind
 // (weight 1) and leaves the rest out, unless they are given a weight; "second=P" is the chance of
-// a second object. Values not named keep weight 1. With `only_shapes`, names of other kinds are
-// refused (`--shape-weights`). Error(InvalidArgument) naming the item otherwise; validated.
+// a second object; "all" alone is the world's own mix. Values not named keep weight 1. With
+// `only_shapes`, names of other kinds are refused (`--shape-weights`). Error(InvalidArgument)
+// naming the item otherwise; validated.
 WorldMix parse_world_mix(std::string_view text, bool only_shapes = false);
 // The mix in parse_world_mix's syntax, only what differs from the world's own
 // ("star=3,second=0"; "" for the world's own mix).
