@@ -28,8 +28,8 @@ Trains ReelForge's built-in model from scratch on its procedural world (docs/bui
 stage "vae" (a Wan 2.1-style VAE), then stage "dit" (the DiT and its umT5-style text encoder,
 flow matching), then, when it has steps, stage "decoder" (the VAE's decoder trained further with
 its encoder frozen, so the DiT's latents stay valid). Everything lives in the run folder: stop at
-any time (Ctrl-C checkpoints) and run the same command again to continue. A run keeps the
-recipe it was started with; only the step targets may change between pieces.
+any time (Ctrl-C checkpoints) and run the same command again to continue. A run keeps the recipe
+it was started with; only the step targets and the world mix may change between pieces.
 
   --run DIR            the run folder (created on first use)
   --recipe R           builtin (default) or smoke (a toy model in seconds, for tests)
