@@ -662,9 +662,8 @@ void WorldMix::validate() const {
     if (background[size_t(b)] > 0 && possible_colors(*this, Background(b)) > 0) return;
   }
   throw mix_error(
-      "world mix: it leaves no training object: every combination of its shapes, colours, motions "
-      "and "
-      "backgrounds clashes with the background, is held out or spins a round shape");
+      "world mix: it leaves no training object: every combination of its shapes, colours, "
+      "motions and backgrounds clashes with the background, is held out or spins a round shape");
 }
 
 WorldMix parse_world_mix(std::string_view text, bool only_shapes) {
@@ -676,8 +675,7 @@ WorldMix parse_world_mix(std::string_view text, bool only_shapes) {
     bare[k].assign(kinds[k].count, false);
     named[k].assign(kinds[k].count, false);
   }
-  const std::string syntax = only_shapes ? " (e.g. star=3,triangle=2)"
-                                         : " (e.g. star=3,small=0,second=0 or star,big,white)";
+  const size_t searched = only_shapes ? 1 : kinds.size();  // --shape-weights: shapes only
   size_t at = 0;
   while (at <= text.size()) {
     const size_t end = std::min(text.find(',', at), text.size());
@@ -701,13 +699,12 @@ WorldMix parse_world_mix(std::string_view text, bool only_shapes) {
       continue;
     }
     bool found = false;
-    for (size_t k = 0; k < kinds.size() && !found; ++k) {
-      if (only_shapes && k > 0) break;
+    for (size_t k = 0; k < searched && !found; ++k) {
       for (size_t i = 0; i < kinds[k].count && !found; ++i) {
         if (name != kinds[k].names[i]) continue;
         found = true;
         if (only_shapes && !weight) {
-          throw mix_error("'" + item + "' is not SHAPE=WEIGHT" + syntax);
+          throw mix_error("'" + item + "' is not SHAPE=WEIGHT (e.g. star=3,triangle=2)");
         }
         kinds[k].weights[i] = weight.value_or(1.0);
         named[k][i] = true;
@@ -716,7 +713,7 @@ WorldMix parse_world_mix(std::string_view text, bool only_shapes) {
     }
     if (!found) {
       std::string valid;
-      for (size_t k = 0; k < (only_shapes ? 1 : kinds.size()); ++k) {
+      for (size_t k = 0; k < searched; ++k) {
         for (size_t i = 0; i < kinds[k].count; ++i) {
           valid += (valid.empty() ? "" : ", ") + std::string(kinds[k].names[i]);
         }
@@ -738,17 +735,14 @@ WorldMix parse_world_mix(std::string_view text, bool only_shapes) {
 
 std::string to_string(const WorldMix& mix) {
   WorldMix copy = mix;
-  WorldMix own;
   const auto kinds = kinds_of(copy);
-  const auto own_kinds = kinds_of(own);
   std::string out;
   const auto add = [&](const std::string& name, double w) {
     char number[32];
     std::snprintf(number, sizeof number, "%g", w);
     out += (out.empty() ? "" : ",") + name + "=" + number;
   };
-  for (size_t k = 0; k < kinds.size(); ++k) {
-    const MixKind& kind = kinds[k];
+  for (const MixKind& kind : kinds) {
     const double* begin = kind.weights;
     const double* end = begin + kind.count;
     // Only some values, each at 1: their bare names say it shortest.
@@ -757,12 +751,12 @@ std::string to_string(const WorldMix& mix) {
     for (size_t i = 0; i < kind.count; ++i) {
       if (bare && kind.weights[i] == 1) {
         out += (out.empty() ? "" : ",") + std::string(kind.names[i]);
-      } else if (!bare && kind.weights[i] != own_kinds[k].weights[i]) {
+      } else if (!bare && kind.weights[i] != 1) {  // the world's own weight
         add(kind.names[i], kind.weights[i]);
       }
     }
   }
-  if (mix.second_object != own.second_object) add("second", mix.second_object);
+  if (mix.second_object != kWorldsOwnMix.second_object) add("second", mix.second_object);
   return out;
 }
 
