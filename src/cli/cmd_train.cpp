@@ -52,6 +52,13 @@ it was started with; only the step targets and the world mix may change between 
                        spread S before the shift (SD3's), not uniformly: more steps in the
                        middle of the schedule, where shapes form (at the recipe's shift 3 and
                        S 1, 73% of them at sigma 0.5-0.9 against 50%; default 0: uniform)
+  --silhouette-loss-weight W
+                       new runs only: a training-only head reads the DiT's blocks halfway and
+                       predicts the objects' silhouettes (their coverage of each 2x2-pixel
+                       cell); its squared error, times W, joins the loss, asking the blocks for
+                       the outline apart from colour and background (default 0: no head; the
+                       head is not exported)
+  --silhouette-block N new runs only: the head reads the stream after N blocks (default half)
   --world-mix LIST     how often each shape, colour, size, motion and background appears in
                        the training clips, relative to the others of its kind: star=3,small=0
                        (values not named keep 1); a bare name keeps only the bare-named values
@@ -156,6 +163,8 @@ int run_train(Args& args) {
   const auto object_loss_weight = args.number("--object-loss-weight", 0, 1000);
   const auto sigma_loss_power = args.number("--sigma-loss-power", 0, 8);
   const auto sigma_logit_spread = args.number("--sigma-logit-spread", 0, 4);
+  const auto silhouette_loss_weight = args.number("--silhouette-loss-weight", 0, 1000);
+  const auto silhouette_block = args.integer("--silhouette-block", 1, 256);
   const auto shape_weights_option = args.option("--shape-weights");
   const auto world_mix_option = args.option("--world-mix");
   const auto patch_size = args.option("--patch-size");
@@ -204,6 +213,10 @@ int run_train(Args& args) {
                      number_text);
   set_new_run_option(config.sigma_logit_spread, sigma_logit_spread, "--sigma-logit-spread",
                      "spread", number_text);
+  set_new_run_option(config.silhouette_loss_weight, silhouette_loss_weight,
+                     "--silhouette-loss-weight", "weight", number_text);
+  set_new_run_option(config.silhouette_block, silhouette_block, "--silhouette-block", "block",
+                     integer_text);
   if (shape_weights_option && world_mix_option) {
     throw Error(ErrorCategory::InvalidArgument,
                 "--shape-weights and --world-mix: give one (--world-mix takes shapes too)");

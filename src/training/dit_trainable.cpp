@@ -76,7 +76,8 @@ NamedWeights init_dit_weights(const models::WanDiTConfig& config, uint64_t seed)
 }
 
 at::Tensor dit_forward(const NamedWeights& w, const models::WanDiTConfig& c, const at::Tensor& x,
-                       const at::Tensor& t, const at::Tensor& text, at::ScalarType dtype) {
+                       const at::Tensor& t, const at::Tensor& text, at::ScalarType dtype,
+                       const DiTTap& tap) {
   if (x.dim() != 5 || x.size(1) != c.in_dim) {
     throw Error(ErrorCategory::InvalidArgument, "latent batch has shape " + c10::str(x.sizes()) +
                                                     "; expected [B, " + std::to_string(c.in_dim) +
@@ -92,6 +93,12 @@ at::Tensor dit_forward(const NamedWeights& w, const models::WanDiTConfig& c, con
                                                     "; expected [" + std::to_string(batch) +
                                                     ", <= " + std::to_string(c.text_len) + ", " +
                                                     std::to_string(c.text_dim) + "]");
+  }
+  if (tap.hidden && (tap.after_blocks < 1 || tap.after_blocks > c.num_layers)) {
+    throw Error(ErrorCategory::InvalidArgument,
+                "a DiT of " + std::to_string(c.num_layers) + " blocks has no tap after " +
+                    std::to_string(tap.after_blocks) + " (valid: 1 to " +
+                    std::to_string(c.num_layers) + ")");
   }
   const Ops ops{w, dtype, c.eps};
 
@@ -190,6 +197,7 @@ at::Tensor dit_forward(const NamedWeights& w, const models::WanDiTConfig& c, con
       const at::Tensor y = ops.linear(at::gelu(ops.linear(n, b + "ffn.0"), "tanh"), b + "ffn.2");
       h = h + tokens(grouped(y.to(at::kFloat)) * part(5));
     }
+    if (tap.hidden && i + 1 == tap.after_blocks) *tap.hidden = h;
   }
   const at::Tensor head_mod =
       ops.get("head.modulation").view({1, 1, 1, 2, dim}) + e_rows.unsqueeze(3);

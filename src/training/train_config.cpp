@@ -249,6 +249,14 @@ void TrainConfig::validate() const {
     throw invalid("sigma_logit_spread must be in [0, 4]");
   }
   world_mix.validate();
+  if (!(silhouette_loss_weight >= 0)) throw invalid("silhouette_loss_weight must be >= 0");
+  if (silhouette_block < 0 || silhouette_block > dit.num_layers) {
+    throw invalid("silhouette_block must be in [0, " + std::to_string(dit.num_layers) +
+                  "] (the DiT's blocks; 0 = half of them)");
+  }
+  if (silhouette_loss_weight > 0 && (stride_h % 2 != 0 || stride_w % 2 != 0)) {
+    throw invalid("the silhouette head needs tokens of an even number of pixels across");
+  }
   if (vae_steps < 0 || dit_steps < 0 || decoder_steps < 0) {
     throw invalid("step targets must be >= 0");
   }
@@ -317,6 +325,8 @@ json TrainConfig::to_json() const {
       {"sigma_loss_power", sigma_loss_power},
       {"sigma_logit_spread", sigma_logit_spread},
       {"world_mix", world_mix_json(world_mix)},
+      {"silhouette_loss_weight", silhouette_loss_weight},
+      {"silhouette_block", silhouette_block},
       {"decoder_steps", decoder_steps},
       {"decoder_optimizer", optimizer_json(decoder_optimizer)},
       {"pool_clips", pool_clips},
@@ -405,6 +415,10 @@ TrainConfig TrainConfig::from_json(const json& j) {
     c.world_mix.shape = weights_from<dataset::Shape, dataset::kShapeCount>(
         field<json>(j, "", "shape_weights"), "shape_weights.");
   }
+  // ... and before the silhouette head, without it.
+  c.silhouette_loss_weight =
+      j.contains("silhouette_loss_weight") ? field<double>(j, "", "silhouette_loss_weight") : 0.0;
+  c.silhouette_block = j.contains("silhouette_block") ? field<int>(j, "", "silhouette_block") : 0;
   c.pool_clips = field<int>(j, "", "pool_clips");
   c.pool_refresh = field<int>(j, "", "pool_refresh");
   c.dit_optimizer = optimizer_from(field<json>(j, "", "dit_optimizer"), "dit_optimizer.");

@@ -32,6 +32,7 @@
 #include "reelforge/tensors/safetensors_writer.hpp"
 #include "reelforge/training/dit_trainable.hpp"
 #include "reelforge/training/flow_matching.hpp"
+#include "reelforge/training/silhouette.hpp"
 #include "reelforge/training/umt5_trainable.hpp"
 #include "reelforge/training/vae_trainable.hpp"
 
@@ -50,6 +51,7 @@ constexpr char kVAEStatsFile[] = "vae_stats.json";
 constexpr char kLossLog[] = "loss.tsv";
 constexpr char kDiTPrefix[] = "dit/";
 constexpr char kTextPrefix[] = "text/";
+constexpr char kSilhouettePrefix[] = "silhouette/";
 // The least sigma a clean-latent prediction's velocity is divided by in the loss.
 constexpr double kMinPredictionSigma = 0.05;
 
@@ -138,6 +140,22 @@ at::Tensor latent_object_mask(const at::Tensor& coverage, const models::WanVAECo
   const at::Tensor per_latent_frame = at::cat({coverage.narrow(0, 0, 1), rest}, 0);  // [F, H, W]
   const at::Tensor pooled = at::max_pool2d(per_latent_frame.unsqueeze(1), {ss, ss}, {ss, ss});
   return at::max_pool2d(pooled, {3, 3}, {1, 1}, {1, 1}).squeeze(1);  // [F, h, w]
+}
+
+// Silhouette values per DiT token: the map's cells under each token, in the DiT's token order.
+int64_t silhouette_cells(const TrainConfig& c) {
+  const int64_t ss = c.vae.spatial_stride();
+  return (c.dit.patch_size[1] * ss / kSilhouetteCell) *
+         (c.dit.patch_size[2] * ss / kSilhouetteCell);
+}
+
+int64_t silhouette_tap(const TrainConfig& c) {
+  return c.silhouette_block > 0 ? c.silhouette_block : std::max<int64_t>(1, c.dit.num_layers / 2);
+}
+
+std::string loss_log_header(const TrainConfig& c) {
+  return std::string("stage\tstep\tloss\tgrad_norm\tseconds_per_step") +
+         (c.silhouette_loss_weight > 0 ? "\tsilhouette_loss\n" : "\n");
 }
 
 std::string tokenizer_corpus(const TrainConfig& c) {
@@ -413,6 +431,14 @@ NamedWeights fresh_dit_and_text_weights(const TrainConfig& c) {
   for (auto& [name, w] : trainable_copy(text.named_parameters())) {
     out.emplace(kTextPrefix + name, w);
   }
+  if (c.silhouette_loss_weight > 0) {
+    // From zero, so that a head added to a trained DiT leaves its first steps as they were.
+    const int64_t cells = silhouette_cells(c);
+    out.emplace(std::string(kSilhouettePrefix) + "head.weight",
+                at::zeros({cells, c.dit.dim}).set_requires_grad(true));
+    out.emplace(std::string(kSilhouettePrefix) + "head.bias",
+                at::zeros({cells}).set_requires_grad(true));
+  }
   return out;
 }
 
@@ -455,6 +481,7 @@ using Clock = std::chrono::steady_clock;
 struct PoolEntry {
   at::Tensor latent;       // [z, F, h, w] normalised, bf16
   at::Tensor object_mask;  // [F, h, w] latent_object_mask, when the loss weights objects
+  at::Tensor silhouette;   // [F, H / 2, W / 2] silhouette_map, with the silhouette head
   dataset::ClipSpec spec;
 };
 
@@ -473,14 +500,16 @@ class ClipPool {
   // Encodes `count` new clips for bucket b, replacing random ones once the pool is full.
   void add(size_t b, int count, std::mt19937_64& rng) {
     std::vector<dataset::ClipSpec> specs;
-    std::vector<at::Tensor> videos, masks;
-    const bool weighted = c_.object_loss_weight > 0;
+    std::vector<at::Tensor> videos, masks, silhouettes;
+    const bool weighted = c_.object_loss_weight > 0, outlined = c_.silhouette_loss_weight > 0;
     for (int i = 0; i < count; ++i) {
       specs.push_back(dataset::sample_clip(rng, dataset::Split::Train, c_.world_mix));
       at::Tensor coverage;
       videos.push_back(render_video(specs.back(), size(b), c_.frame_count, 0, c_.frame_count,
-                                    weighted ? &coverage : nullptr));
+                                    weighted || outlined ? &coverage : nullptr));
       masks.push_back(weighted ? latent_object_mask(coverage, c_.vae) : at::Tensor());
+      silhouettes.push_back(outlined ? silhouette_map(coverage, c_.vae.temporal_stride())
+                                     : at::Tensor());
     }
     at::Tensor latents;
     {
@@ -489,7 +518,8 @@ class ClipPool {
     }
     auto& pool = pools_[b];
     for (int i = 0; i < count; ++i) {
-      PoolEntry entry{latents[i].clone(), masks[size_t(i)], specs[size_t(i)]};
+      PoolEntry entry{latents[i].clone(), masks[size_t(i)], silhouettes[size_t(i)],
+                      specs[size_t(i)]};
       if (pool.size() < capacity_) {
         pool.push_back(std::move(entry));
       } else {
@@ -545,7 +575,7 @@ Trainer Trainer::create_or_resume(const fs::path& run_dir, const TrainConfig& co
                 run_dir.string());
   models::train_t5_tokenizer(tokenizer_corpus(config), config.vocab, run_dir / kTokenizerFile);
   write_file_atomic(config_file, config.to_json().dump(2) + "\n");
-  append_log(run_dir / kLossLog, "stage\tstep\tloss\tgrad_norm\tseconds_per_step\n");
+  append_log(run_dir / kLossLog, loss_log_header(config));
   return Trainer(run_dir, config);
 }
 
@@ -650,7 +680,7 @@ Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& c
   dit_meta["stage"] = to_string(TrainStage::DiT);
   dit_state.save(run_dir / kDiTCheckpoint, dit_meta);
   // config.json last: until it exists the folder is not a run, and a failed import can be retried.
-  write_file_atomic(run_dir / kLossLog, "stage\tstep\tloss\tgrad_norm\tseconds_per_step\n");
+  write_file_atomic(run_dir / kLossLog, loss_log_header(config));
   write_file_atomic(run_dir / kConfigFile, config.to_json().dump(2) + "\n");
   return Trainer(run_dir, config);
 }
@@ -723,6 +753,7 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
   if (fs::exists(checkpoint)) optimizer.load(checkpoint);
   const NamedWeights dit_w = with_prefix(optimizer.weights(), kDiTPrefix);
   const NamedWeights text_w = with_prefix(optimizer.weights(), kTextPrefix);
+  const NamedWeights silhouette_w = with_prefix(optimizer.weights(), kSilhouettePrefix);
 
   std::optional<ClipPool> pool;
   if (is_dit) {
@@ -764,7 +795,7 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
     const models::NativeSize size = buckets[b].second;
     at::manual_seed(int64_t(splitmix64(c.seed + uint64_t(step)) >> 1));
 
-    at::Tensor loss;
+    at::Tensor loss, silhouette_loss;
     if (!is_dit) {
       const bool whole = !is_vae || (c.vae_long_from_step >= 0 && step >= c.vae_long_from_step);
       const int frames = whole ? c.frame_count : c.vae_frames;
@@ -793,7 +824,7 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
       if (is_vae) loss = loss + mu.pow(2).mean() * c.vae_latent_penalty;
     } else {
       const auto& entries = pool->entries(b);
-      std::vector<at::Tensor> latents, object_masks;
+      std::vector<at::Tensor> latents, object_masks, silhouettes;
       std::vector<std::string> captions;
       std::uniform_real_distribution<double> unit(0.0, 1.0);
       for (int i = 0; i < c.dit_batch; ++i) {
@@ -801,6 +832,7 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
             entries[std::uniform_int_distribution<size_t>(0, entries.size() - 1)(rng)];
         latents.push_back(e.latent.to(at::kFloat));
         if (c.object_loss_weight > 0) object_masks.push_back(e.object_mask);
+        if (c.silhouette_loss_weight > 0) silhouettes.push_back(e.silhouette);
         captions.push_back(unit(rng) < c.text_dropout ? std::string()
                                                       : dataset::caption(e.spec, rng));
       }
@@ -833,11 +865,14 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
       const models::TokenBatch tokens = tokenizer->encode(captions);
       const at::Tensor text = umt5_forward(text_w, c.text, tokens.ids, tokens.mask, dt) *
                               tokens.mask.unsqueeze(-1).to(at::kFloat);
+      at::Tensor hidden;  // the residual stream the silhouette head reads
+      const DiTTap tap =
+          c.silhouette_loss_weight > 0 ? DiTTap{silhouette_tap(c), &hidden} : DiTTap{};
       // A clean-latent output becomes a velocity by dividing by sigma, clamped (as JiT does) so
       // that the few nearly clean samples do not swamp the loss.
-      const at::Tensor v =
-          models::velocity_from_output(c.dit.prediction, dit_forward(dit_w, c.dit, xt, t, text, dt),
-                                       xt, sigma.clamp_min(kMinPredictionSigma));
+      const at::Tensor v = models::velocity_from_output(
+          c.dit.prediction, dit_forward(dit_w, c.dit, xt, t, text, dt, tap), xt,
+          sigma.clamp_min(kMinPredictionSigma));
       const at::Tensor target_v = noise - x0;
       at::Tensor weight = (1.0 - keep).expand_as(x0);
       if (c.object_loss_weight > 0) {
@@ -845,8 +880,19 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
         weight = weight * (1.0 + c.object_loss_weight * objects);
       }
       loss = flow_matching_loss(v, target_v, weight, sigma, c.sigma_loss_power);
+      if (c.silhouette_loss_weight > 0) {
+        const int64_t ss = c.vae.spatial_stride();
+        const at::Tensor outline = silhouette_tokens(
+            at::stack(silhouettes), c.dit.patch_size[1] * ss, c.dit.patch_size[2] * ss);
+        const at::Tensor predicted =
+            at::linear(hidden, training::weight(silhouette_w, "head.weight"),
+                       training::weight(silhouette_w, "head.bias"));
+        silhouette_loss = training::silhouette_loss(predicted, outline,
+                                                    (1.0 - known).repeat_interleave(per_frame, 1));
+      }
     }
-    loss.backward();
+    (silhouette_loss.defined() ? loss + silhouette_loss * c.silhouette_loss_weight : loss)
+        .backward();
     const double grad_norm = optimizer.step(scheduled_lr_scale(optimizer.settings(), step, target));
     if (is_dit) {
       std::mt19937_64 refresh = step_rng(c.seed, stage, step, 2);
@@ -857,7 +903,9 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
     const TrainProgress p =
         meter.record(optimizer.step_count(), loss_value, grad_norm, seconds_since(step_start));
     log << to_string(stage) << '\t' << optimizer.step_count() << '\t' << loss_value << '\t'
-        << grad_norm << '\t' << seconds_since(step_start) << '\n';
+        << grad_norm << '\t' << seconds_since(step_start);
+    if (silhouette_loss.defined()) log << '\t' << silhouette_loss.item<double>();
+    log << '\n';
     if (progress) progress(p);
     if (optimizer.step_count() % c.checkpoint_every == 0) save();
   }

@@ -1,6 +1,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "reelforge/core/error.hpp"
 #include "reelforge/models/wan_dit.hpp"
 #include "reelforge/training/dit_trainable.hpp"
 
@@ -54,6 +55,35 @@ TEST(DiTTrainable, MatchesTheInferenceModelInFloat32) {
     }
     EXPECT_LT(relative_error(got, expected), 1e-5) << models::to_string(type);
   }
+}
+
+// The tap hands out the residual stream after the first k blocks: what a k-block DiT with the same
+// first blocks has after all of its own; a tap beyond the blocks is refused.
+TEST(DiTTrainable, TheTapHandsOutTheStreamAfterItsBlocks) {
+  models::WanDiTConfig c = small_config(models::WanModelType::T2V);
+  const NamedWeights w =
+      trainable_copy(models::WanDiT::random(c, float32_cpu(), /*seed=*/5).named_parameters());
+  models::WanDiTConfig shallow = c;
+  shallow.num_layers = 1;
+  NamedWeights first_block;
+  for (const auto& [name, tensor] : w) {
+    if (name.rfind("blocks.1.", 0) != 0) first_block.emplace(name, tensor);
+  }
+  at::manual_seed(1);
+  const at::Tensor x = at::randn({2, 4, 3, 4, 6});
+  const at::Tensor text = at::randn({2, 5, 12});
+  const at::Tensor t = at::tensor({700.0F, 120.0F});
+  at::NoGradGuard no_grad;
+  at::Tensor after_one, after_all, shallow_after_one;
+  dit_forward(w, c, x, t, text, at::kFloat, {1, &after_one});
+  dit_forward(w, c, x, t, text, at::kFloat, {2, &after_all});
+  dit_forward(first_block, shallow, x, t, text, at::kFloat, {1, &shallow_after_one});
+  ASSERT_EQ(after_one.sizes(), (at::IntArrayRef{2, 3 * 2 * 3, 32}));
+  EXPECT_TRUE(at::equal(after_one, shallow_after_one));
+  EXPECT_FALSE(at::allclose(after_one, after_all));
+  at::Tensor beyond;
+  EXPECT_THROW(dit_forward(w, c, x, t, text, at::kFloat, {3, &beyond}), Error);
+  EXPECT_THROW(dit_forward(w, c, x, t, text, at::kFloat, {0, &beyond}), Error);
 }
 
 // Timesteps shared by each latent frame's tokens are embedded once per frame; any other pattern

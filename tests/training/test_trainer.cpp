@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <vector>
 
 #include "reelforge/core/atomic_file.hpp"
@@ -254,6 +256,76 @@ TEST(Trainer, AnotherPredictionStartsTheOutputLayerAgain) {
   EXPECT_EQ(models::ModelManifest::load(dir / "clean-model").dit.prediction, "clean");
 }
 
+// The silhouette head trains beside the DiT from zero: it leaves the model's first step as it was,
+// logs its own loss, learns, and stays out of the exported model.
+TEST(Trainer, ASilhouetteHeadTrainsBesideTheDiTAndIsNotExported) {
+  TempDir dir;
+  TrainConfig plain = export_toy_model(dir.path());
+  plain.dit_steps = 12;
+  TrainConfig outlined = plain;
+  outlined.silhouette_loss_weight = 4;
+  Trainer with_head = Trainer::create_from_model(dir / "outlined", outlined, dir / "model");
+  with_head.export_model(dir / "untrained", identity());
+  const NamedWeights model = load_weights(dir / "model" / "dit.safetensors");
+  const NamedWeights untrained = load_weights(dir / "untrained" / "dit.safetensors");
+  ASSERT_EQ(model.size(), untrained.size());
+  for (const auto& [name, w] : model) EXPECT_TRUE(at::equal(w, untrained.at(name))) << name;
+
+  Trainer without_head = Trainer::create_from_model(dir / "plain", plain, dir / "model");
+  without_head.train(TrainStage::DiT);
+  with_head.train(TrainStage::DiT);
+  const auto rows = [&](const fs::path& run) {
+    std::vector<std::vector<std::string>> out;
+    std::istringstream lines(file_bytes(run / "loss.tsv"));
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::vector<std::string> fields;
+      std::istringstream cells(line);
+      std::string cell;
+      while (std::getline(cells, cell, '\t')) fields.push_back(cell);
+      out.push_back(fields);
+    }
+    return out;
+  };
+  const auto plain_rows = rows(dir / "plain"), head_rows = rows(dir / "outlined");
+  ASSERT_EQ(plain_rows.size(), 13u);
+  ASSERT_EQ(head_rows.size(), 13u);
+  EXPECT_EQ(plain_rows[0].size(), 5u);
+  ASSERT_EQ(head_rows[0].size(), 6u);
+  EXPECT_EQ(head_rows[0][5], "silhouette_loss");
+  // The head starts at zero, so the first step's flow-matching loss is the model's own.
+  EXPECT_EQ(head_rows[1][2], plain_rows[1][2]);
+  std::vector<double> silhouette;
+  for (size_t i = 1; i < head_rows.size(); ++i) {
+    ASSERT_EQ(head_rows[i].size(), 6u) << i;
+    silhouette.push_back(std::stod(head_rows[i][5]));
+    EXPECT_TRUE(std::isfinite(silhouette.back()));
+  }
+  // A zero head's error is the silhouettes' mean square: the objects are there to be found.
+  EXPECT_GT(silhouette.front(), 0.0);
+  EXPECT_LT(silhouette.back(), silhouette.front());
+  EXPECT_NE(head_rows.back()[2], plain_rows.back()[2]);  // the head's gradient reached the DiT
+
+  const NamedWeights state = load_weights(dir / "outlined" / "dit_state.safetensors");
+  bool head_trained = false;
+  for (const auto& [name, w] : state) {
+    if (name.find("silhouette/head.weight") != std::string::npos) {
+      head_trained = head_trained || w.abs().max().item<double>() > 0;
+    }
+  }
+  EXPECT_TRUE(head_trained);
+  with_head.export_model(dir / "trained", identity());
+  const NamedWeights trained = load_weights(dir / "trained" / "dit.safetensors");
+  EXPECT_EQ(trained.size(), model.size());
+  for (const auto& [name, w] : trained) EXPECT_TRUE(model.count(name)) << name;
+
+  // Resumed runs keep the head they were started with; the config refuses what cannot train.
+  EXPECT_THROW(Trainer::create_or_resume(dir / "plain", outlined), Error);
+  TrainConfig bad = outlined;
+  bad.silhouette_block = bad.dit.num_layers + 1;
+  EXPECT_THROW(bad.validate(), Error);
+}
+
 TEST(Trainer, ADeeperDiTStartsAsTheModel) {
   TempDir dir;
   const TrainConfig shallow = export_toy_model(dir.path());
@@ -480,6 +552,15 @@ TEST(TrainConfig, JsonRoundTripsAndValidates) {
   check_added_option(&TrainConfig::object_loss_weight, "object_loss_weight", 2.5, -1);
   check_added_option(&TrainConfig::sigma_loss_power, "sigma_loss_power", 2, -1);
   check_added_option(&TrainConfig::sigma_logit_spread, "sigma_logit_spread", 1.5, -0.5);
+  check_added_option(&TrainConfig::silhouette_loss_weight, "silhouette_loss_weight", 4, -1);
+  TrainConfig tapped = c;
+  tapped.silhouette_block = 2;
+  EXPECT_EQ(TrainConfig::from_json(tapped.to_json()).silhouette_block, 2);
+  j = tapped.to_json();
+  j.erase("silhouette_block");
+  EXPECT_EQ(TrainConfig::from_json(j).silhouette_block, 0);
+  tapped.silhouette_block = -1;
+  EXPECT_THROW(tapped.validate(), Error);
   EXPECT_EQ(c.sigma_loss_power, 0.0);
   EXPECT_EQ(c.sigma_logit_spread, 0.0);
   // The world mix too: kept through json, the world's own mix for runs started before it existed,
@@ -697,7 +778,11 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
                                                 "--shape-weights",
                                                 "star=3,triangle=0.5",
                                                 "--prediction",
-                                                "clean"};
+                                                "clean",
+                                                "--silhouette-loss-weight",
+                                                "3",
+                                                "--silhouette-block",
+                                                "1"};
   auto r = testing::run_cli(first_piece);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("vae: 2 steps now, 2 of"), std::string::npos) << r.out;
@@ -710,6 +795,12 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   EXPECT_EQ(Trainer::resume(run).config().world_mix.shape,
             (std::array<double, dataset::kShapeCount>{1, 1, 0.5, 3, 1}));
   EXPECT_EQ(Trainer::resume(run).config().dit.prediction, models::WanPrediction::Clean);
+  EXPECT_EQ(Trainer::resume(run).config().silhouette_loss_weight, 3.0);
+  EXPECT_EQ(Trainer::resume(run).config().silhouette_block, 1);
+  expect_run_refuses("--silhouette-loss-weight", "0",
+                     "--silhouette-loss-weight: the run was started with weight 3");
+  expect_run_refuses("--silhouette-block", "3",
+                     "--silhouette-block: the run was started with block 1");
   expect_run_refuses("--prediction", "velocity",
                      "--prediction: the run was started with prediction clean");
   expect_run_refuses("--prediction", "x0", "--prediction: unsupported DiT prediction 'x0'");

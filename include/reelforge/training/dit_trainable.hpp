@@ -17,6 +17,14 @@ namespace reelforge::training {
 // as a gentle perturbation of the identity (the "adaLN-zero" practice of DiT training).
 NamedWeights init_dit_weights(const models::WanDiTConfig& config, uint64_t seed);
 
+// Where dit_forward hands out its residual stream for a training-only head: after
+// `after_blocks` blocks (1..num_layers), as [B, tokens, dim] float32 in patch order (frame, row,
+// column). after_blocks 0 or no `hidden`: no tap.
+struct DiTTap {
+  int64_t after_blocks = 0;
+  at::Tensor* hidden = nullptr;
+};
+
 // x [B, in_dim, F, H, W]; t [B] or [B, tokens] (per-token timesteps in 0..1000, any dtype);
 // text [B, text_len, text_dim] (the text encoder's rows, zero past each prompt's length).
 // Matmuls in `compute_dtype` (kFloat or kBFloat16), residual stream, norms, RoPE and softmax in
@@ -24,6 +32,6 @@ NamedWeights init_dit_weights(const models::WanDiTConfig& config, uint64_t seed)
 // the clean latent when config.prediction is Clean (models::velocity_from_output converts it).
 at::Tensor dit_forward(const NamedWeights& w, const models::WanDiTConfig& config,
                        const at::Tensor& x, const at::Tensor& t, const at::Tensor& text,
-                       at::ScalarType compute_dtype);
+                       at::ScalarType compute_dtype, const DiTTap& tap = {});
 
 }  // namespace reelforge::training

@@ -98,6 +98,14 @@ struct TrainConfig {
   // how often a second object (dataset::sample_clip); the default is the world's own mix. It may
   // change between pieces of a run (a curriculum); the held-out combinations stay out either way.
   dataset::WorldMix world_mix;
+  // A training-only head reads the DiT's residual stream after silhouette_block blocks (0 = half
+  // of them) and predicts the objects' silhouette: their coverage of each 2x2-pixel cell, averaged
+  // over the pixel frames of each latent frame. Its squared error on the generated tokens, times
+  // this weight, joins the loss. A silhouette is the same for a red star on blue as for a white
+  // one on gray, so the head asks the blocks for the outline apart from colour and background.
+  // 0 = no head. The head is not exported: the shipped DiT is unchanged in shape.
+  double silhouette_loss_weight = 0.0;
+  int silhouette_block = 0;
   int pool_clips = 1536;           // encoded clips kept per run, split over the buckets
   int pool_refresh = 1;            // new clips encoded per step
   AdamWSettings dit_optimizer;
