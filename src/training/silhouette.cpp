@@ -7,13 +7,13 @@
 namespace reelforge::training {
 
 at::Tensor silhouette_map(const at::Tensor& coverage, int64_t temporal_stride) {
-  const int64_t frames = coverage.size(0), height = coverage.size(1), width = coverage.size(2);
-  if (coverage.dim() != 3 || (frames - 1) % temporal_stride != 0 || height % kSilhouetteCell != 0 ||
-      width % kSilhouetteCell != 0) {
+  if (coverage.dim() != 3 || temporal_stride < 1 || (coverage.size(0) - 1) % temporal_stride != 0 ||
+      coverage.size(1) % kSilhouetteCell != 0 || coverage.size(2) % kSilhouetteCell != 0) {
     throw Error(ErrorCategory::InvalidArgument,
                 "coverage has shape " + c10::str(coverage.sizes()) + "; expected [1 + k x " +
                     std::to_string(temporal_stride) + ", H, W] with H and W even");
   }
+  const int64_t frames = coverage.size(0), height = coverage.size(1), width = coverage.size(2);
   const at::Tensor rest =
       coverage.narrow(0, 1, frames - 1)
           .reshape({(frames - 1) / temporal_stride, temporal_stride, height, width})

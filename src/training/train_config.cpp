@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reelforge/core/error.hpp"
+#include "reelforge/training/silhouette.hpp"
 #include "reelforge/training/trainer.hpp"
 
 namespace reelforge::training {
@@ -254,8 +255,10 @@ void TrainConfig::validate() const {
     throw invalid("silhouette_block must be in [0, " + std::to_string(dit.num_layers) +
                   "] (the DiT's blocks; 0 = half of them)");
   }
-  if (silhouette_loss_weight > 0 && (stride_h % 2 != 0 || stride_w % 2 != 0)) {
-    throw invalid("the silhouette head needs tokens of an even number of pixels across");
+  if (silhouette_loss_weight > 0 &&
+      (stride_h % kSilhouetteCell != 0 || stride_w % kSilhouetteCell != 0)) {
+    throw invalid("the silhouette head needs tokens a whole number of " +
+                  std::to_string(kSilhouetteCell) + "-pixel cells across");
   }
   if (vae_steps < 0 || dit_steps < 0 || decoder_steps < 0) {
     throw invalid("step targets must be >= 0");

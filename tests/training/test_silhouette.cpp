@@ -26,6 +26,7 @@ TEST(Silhouette, CoverageIsGroupedAsTheVAEGroupsFramesAndAveragedOverCells) {
   EXPECT_FLOAT_EQ(map[2].sum().item<float>(), 0.0f);
   EXPECT_THROW(silhouette_map(at::zeros({8, 32, 48}), 4), Error);  // not 1 + 4k frames
   EXPECT_THROW(silhouette_map(at::zeros({9, 31, 48}), 4), Error);  // odd height
+  EXPECT_THROW(silhouette_map(at::zeros({32, 48}), 4), Error);     // no frames
 }
 
 TEST(Silhouette, TokensTakeTheirCellsInTheDiTsOrder) {
