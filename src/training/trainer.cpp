@@ -859,8 +859,9 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
       const at::Tensor keep = known.view({batch, 1, frames, 1, 1});
       const at::Tensor xt = ((1.0 - sigma) * x0 + sigma * noise) * (1.0 - keep) + x0 * keep;
       // Per-token timesteps: sigma x 1000 on generated tokens, 0 on known ones (Wan 2.2 TI2V).
-      const at::Tensor t = (sigma.view({batch, 1}) * 1000.0 * (1.0 - known))
-                               .repeat_interleave(per_frame, 1);  // [B, F * tokens per frame]
+      const at::Tensor generated =
+          (1.0 - known).repeat_interleave(per_frame, 1);  // [B, F * tokens per frame]
+      const at::Tensor t = sigma.view({batch, 1}) * 1000.0 * generated;
 
       const models::TokenBatch tokens = tokenizer->encode(captions);
       const at::Tensor text = umt5_forward(text_w, c.text, tokens.ids, tokens.mask, dt) *
@@ -887,8 +888,7 @@ int64_t Trainer::train(TrainStage stage, const TrainLimits& limits,
         const at::Tensor predicted =
             at::linear(hidden, training::weight(silhouette_w, "head.weight"),
                        training::weight(silhouette_w, "head.bias"));
-        silhouette_loss = training::silhouette_loss(predicted, outline,
-                                                    (1.0 - known).repeat_interleave(per_frame, 1));
+        silhouette_loss = training::silhouette_loss(predicted, outline, generated);
       }
     }
     (silhouette_loss.defined() ? loss + silhouette_loss * c.silhouette_loss_weight : loss)
