@@ -71,6 +71,9 @@ it was started with; only the step targets and the world mix may change between 
   --patch-size TxHxW   new runs only: the DiT's patch in latent frames x rows x columns (the
                        builtin recipe's is 1x4x4; 1x2x2 gives 4x the tokens, each 8x8 pixels)
   --dit-layers N       new runs only: the DiT's blocks (the builtin recipe's is 6)
+  --dit-dim N          new runs only: the DiT's width, a multiple of its head size (the builtin
+                       recipe's is 256 with heads of 64; the heads and the feed-forward layer
+                       grow with it)
   --dit-batch N        new runs only: clips per DiT step (the builtin recipe's is 24)
   --prediction P       new runs only: what the DiT outputs, velocity (Wan's and the builtin
                        recipe's) or clean (the clean latent, turned into a velocity for the
@@ -84,6 +87,9 @@ it was started with; only the step targets and the world mix may change between 
                        finer one as if the picture were magnified; a shallower one (fewer
                        blocks than --dit-layers) starts the deeper one with identity blocks
                        between its own
+  --fresh-dit          with --from-model: take only its tokenizer and VAE; the DiT and text
+                       encoder start from zero (a DiT of another width, or a new recipe, on a
+                       finished VAE)
   --dtype D            (global option) bf16 (the recipe's) or float32 for the matmuls and
                        convolutions of a new run; master weights are float32 either way
   --export DIR         afterwards, write the EMA weights as a model folder
@@ -170,6 +176,8 @@ int run_train(Args& args) {
   const auto patch_size = args.option("--patch-size");
   const auto dit_layers = args.integer("--dit-layers", 1, 256);
   const auto dit_batch = args.integer("--dit-batch", 1, 4096);
+  const auto dit_dim = args.integer("--dit-dim", 1, 65536);
+  const bool fresh_dit = args.flag("--fresh-dit");
   const auto prediction_option = args.option("--prediction");
   const auto export_dir = args.option("--export");
   const auto from_model = args.option("--from-model");
@@ -235,6 +243,14 @@ int run_train(Args& args) {
   set_new_run_option(config.dit.patch_size, patch, "--patch-size", "patch", patch_text);
   set_new_run_option(config.dit.num_layers, dit_layers, "--dit-layers", "depth", integer_text);
   set_new_run_option(config.dit_batch, dit_batch, "--dit-batch", "batch", integer_text);
+  if (dit_dim) {
+    if (exists && config.dit.dim != *dit_dim) {
+      throw Error(ErrorCategory::InvalidArgument,
+                  "--dit-dim: the run was started with width " + std::to_string(config.dit.dim),
+                  *run);
+    }
+    named("--dit-dim", [&] { config.set_dit_width(*dit_dim); });
+  }
   std::optional<models::WanPrediction> prediction;
   if (prediction_option) {
     try {
@@ -242,7 +258,7 @@ int run_train(Args& args) {
     } catch (const Error& e) {
       throw Error(ErrorCategory::InvalidArgument, "--prediction: " + e.message());
     }
-  } else if (from_model && !exists) {
+  } else if (from_model && !exists && !fresh_dit) {
     prediction =
         models::parse_wan_prediction(models::ModelManifest::load(*from_model).dit.prediction);
   }
@@ -275,9 +291,26 @@ int run_train(Args& args) {
     throw Error(ErrorCategory::InvalidArgument,
                 "--from-model: the run folder already holds a run; give a new folder", *run);
   }
-  training::Trainer trainer = from_model
-                                  ? training::Trainer::create_from_model(*run, config, *from_model)
-                                  : training::Trainer::create_or_resume(*run, config);
+  if (fresh_dit && !from_model) {
+    throw Error(ErrorCategory::InvalidArgument,
+                "--fresh-dit: needs --from-model (a run without one starts from zero anyway)");
+  }
+  const auto start_run = [&] {
+    if (!from_model) return training::Trainer::create_or_resume(*run, config);
+    if (fresh_dit) {
+      return training::Trainer::create_from_model(*run, config, *from_model,
+                                                  training::ModelImport::TokenizerAndVAE);
+    }
+    try {
+      return training::Trainer::create_from_model(*run, config, *from_model);
+    } catch (const Error& e) {
+      if (e.category() != ErrorCategory::Format || !dit_dim) throw;
+      throw Error(ErrorCategory::Format,
+                  e.message() + " (--fresh-dit starts a DiT of another width from zero on its VAE)",
+                  e.context());
+    }
+  };
+  training::Trainer trainer = start_run();
   if (config.world_mix != dataset::WorldMix{}) {
     std::printf("world mix: %s\n", dataset::to_string(config.world_mix).c_str());
   }

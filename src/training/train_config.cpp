@@ -436,6 +436,17 @@ TrainConfig TrainConfig::from_json(const json& j) {
   return c;
 }
 
+void TrainConfig::set_dit_width(int64_t width) {
+  const int64_t head_size = dit.head_dim();
+  if (width < head_size || width % head_size != 0) {
+    throw invalid("the DiT's width must be a positive multiple of its head size " +
+                  std::to_string(head_size) + " (got " + std::to_string(width) + ")");
+  }
+  dit.ffn_dim = dit.ffn_dim * width / dit.dim;
+  dit.num_heads = width / head_size;
+  dit.dim = width;
+}
+
 int64_t TrainConfig::steps_target(TrainStage stage) const {
   switch (stage) {
     case TrainStage::VAE:

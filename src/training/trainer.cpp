@@ -597,21 +597,18 @@ Trainer Trainer::resume(const fs::path& run_dir) {
   return Trainer(run_dir, config);
 }
 
-Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& config,
-                                   const fs::path& model_dir) {
-  config.validate();
-  if (fs::exists(run_dir / kConfigFile)) {
-    throw invalid("the run folder already holds a run; a run can start from a model only when new",
-                  run_dir);
-  }
-  const models::ModelManifest manifest = models::ModelManifest::load(model_dir);
-  const auto open = [&](const std::vector<std::string>& files, const char* component) {
-    return tensors::Checkpoint::open(pipeline::component_checkpoint_path(manifest, files, component));
-  };
-  NamedWeights vae_weights = fresh_vae_weights(config);
-  copy_weights(open(manifest.vae.files, "VAE"), vae_weights, "", "VAE", model_dir);
-  NamedWeights dit_weights = fresh_dit_and_text_weights(config);
-  const tensors::Checkpoint dit = open(manifest.dit.files, "DiT");
+namespace {
+
+tensors::Checkpoint open_component(const models::ModelManifest& manifest,
+                                   const std::vector<std::string>& files, const char* component) {
+  return tensors::Checkpoint::open(pipeline::component_checkpoint_path(manifest, files, component));
+}
+
+// The model's DiT and text encoder into the run's fresh `dit_weights`: a coarser patch magnified,
+// a shallower stack spread with identity blocks between, the head zeroed for another prediction.
+void copy_dit_and_text(const models::ModelManifest& manifest, const fs::path& model_dir,
+                       const TrainConfig& config, NamedWeights& dit_weights) {
+  const tensors::Checkpoint dit = open_component(manifest, manifest.dit.files, "DiT");
   std::array<int64_t, 3> model_patch = config.dit.patch_size;
   if (dit.contains("patch_embedding.weight")) {
     const std::vector<int64_t>& kernel = dit.info("patch_embedding.weight").shape;
@@ -643,8 +640,27 @@ Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& c
       dit_weights.at(std::string(kDiTPrefix) + name).zero_();
     }
   }
-  copy_weights(open(manifest.text_encoder.files, "text encoder"), dit_weights, kTextPrefix,
-               "text encoder", model_dir);
+  copy_weights(open_component(manifest, manifest.text_encoder.files, "text encoder"), dit_weights,
+               kTextPrefix, "text encoder", model_dir);
+}
+
+}  // namespace
+
+Trainer Trainer::create_from_model(const fs::path& run_dir, const TrainConfig& config,
+                                   const fs::path& model_dir, ModelImport import) {
+  config.validate();
+  if (fs::exists(run_dir / kConfigFile)) {
+    throw invalid("the run folder already holds a run; a run can start from a model only when new",
+                  run_dir);
+  }
+  const models::ModelManifest manifest = models::ModelManifest::load(model_dir);
+  NamedWeights vae_weights = fresh_vae_weights(config);
+  copy_weights(open_component(manifest, manifest.vae.files, "VAE"), vae_weights, "", "VAE",
+               model_dir);
+  NamedWeights dit_weights = fresh_dit_and_text_weights(config);
+  if (import == ModelImport::Everything) {
+    copy_dit_and_text(manifest, model_dir, config, dit_weights);
+  }
   const size_t z = size_t(config.vae.z_dim);
   if (manifest.vae.latent_mean.size() != z || manifest.vae.latent_std.size() != z) {
     throw Error(ErrorCategory::Format,

@@ -178,6 +178,50 @@ TEST(Trainer, ARunStartsFromAModelFolder) {
   EXPECT_THROW(Trainer::create_from_model(dir / "none", next, dir / "missing"), Error);
 }
 
+// A run may take only a model's tokenizer and VAE (a finished stage 1 with its normalisation)
+// and start a DiT of another width from zero on them.
+TEST(Trainer, AFreshDiTTakesOnlyTheModelsTokenizerAndVAE) {
+  TempDir dir;
+  const TrainConfig config = export_toy_model(dir.path());
+  TrainConfig wider = config;
+  wider.seed = 9;
+  wider.set_dit_width(48);
+  Trainer trainer =
+      Trainer::create_from_model(dir / "wider", wider, dir / "model", ModelImport::TokenizerAndVAE);
+  EXPECT_EQ(trainer.steps_done(TrainStage::VAE), wider.vae_steps);
+  EXPECT_EQ(trainer.steps_done(TrainStage::DiT), 0);
+  EXPECT_EQ(file_bytes(dir / "wider" / "spiece.model"), file_bytes(dir / "model" / "spiece.model"));
+  const auto stats = nlohmann::json::parse(file_bytes(dir / "wider" / "vae_stats.json"));
+  EXPECT_EQ(stats.at("latent_std").get<std::vector<double>>(),
+            models::ModelManifest::load(dir / "model").vae.latent_std);
+
+  trainer.export_model(dir / "fresh", identity());
+  const auto same = [](const fs::path& a_file, const fs::path& b_file) {
+    const auto a = tensors::Checkpoint::open(a_file);
+    const auto b = tensors::Checkpoint::open(b_file);
+    if (a.names() != b.names()) return false;
+    for (const std::string& name : a.names()) {
+      if (!at::equal(a.load(name), b.load(name))) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(same(dir / "model" / "vae.safetensors", dir / "fresh" / "vae.safetensors"));
+  EXPECT_FALSE(same(dir / "model" / "umt5.safetensors", dir / "fresh" / "umt5.safetensors"));
+  const auto dit = tensors::Checkpoint::open(dir / "fresh" / "dit.safetensors");
+  EXPECT_EQ(dit.info("blocks.0.self_attn.q.weight").shape, (std::vector<int64_t>{48, 48}));
+  EXPECT_EQ(models::ModelManifest::load(dir / "fresh").dit.num_heads, std::optional<int>(3));
+  // The fresh networks are the seed's: importing again gives them bit for bit.
+  Trainer::create_from_model(dir / "again", wider, dir / "model", ModelImport::TokenizerAndVAE)
+      .export_model(dir / "fresh-again", identity());
+  EXPECT_TRUE(same(dir / "fresh" / "dit.safetensors", dir / "fresh-again" / "dit.safetensors"));
+
+  std::vector<TrainProgress> seen;
+  EXPECT_EQ(trainer.train(TrainStage::DiT, {}, [&](const TrainProgress& p) { seen.push_back(p); }),
+            wider.dit_steps);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_TRUE(std::isfinite(seen.back().loss));
+}
+
 NamedWeights load_weights(const fs::path& file) {
   const auto checkpoint = tensors::Checkpoint::open(file);
   NamedWeights w;
@@ -514,6 +558,33 @@ TEST(Trainer, RefusesToResumeWithAnotherRecipe) {
   EXPECT_THROW(Trainer::resume(dir / "missing"), Error);
 }
 
+// The width keeps the recipe's head size and feed-forward ratio.
+TEST(TrainConfig, TheDiTWidensByWholeHeads) {
+  TrainConfig c = TrainConfig::builtin();
+  c.set_dit_width(384);
+  EXPECT_EQ(c.dit.dim, 384);
+  EXPECT_EQ(c.dit.num_heads, 6);
+  EXPECT_EQ(c.dit.ffn_dim, 1536);
+  EXPECT_NO_THROW(c.validate());
+  c.set_dit_width(128);
+  EXPECT_EQ(c.dit.num_heads, 2);
+  EXPECT_EQ(c.dit.ffn_dim, 512);
+  try {
+    c.set_dit_width(300);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("multiple of its head size 64"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(c.set_dit_width(0), Error);
+  EXPECT_EQ(c.dit.dim, 128);  // a refused width leaves the config as it was
+  TrainConfig smoke = TrainConfig::smoke();
+  smoke.set_dit_width(48);
+  EXPECT_EQ(smoke.dit.num_heads, 3);
+  EXPECT_EQ(smoke.dit.ffn_dim, 96);
+}
+
 TEST(TrainConfig, JsonRoundTripsAndValidates) {
   const TrainConfig c = TrainConfig::builtin();
   EXPECT_EQ(TrainConfig::from_json(c.to_json()).to_json(), c.to_json());
@@ -836,6 +907,24 @@ TEST(TrainCli, TrainsInPiecesExportsAndTheModelGenerates) {
   r = testing::run_cli({"train", "--run", run, "--export", model});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("exported the model"), std::string::npos) << r.out;
+  // A wider DiT from zero on the model's tokenizer and VAE.
+  const std::string wide = (dir / "wide").string();
+  expect_refused({"train", "--run", wide, "--fresh-dit", "--steps", "0"},
+                 "--fresh-dit: needs --from-model");
+  expect_refused({"train", "--run", wide, "--recipe", "smoke", "--dit-dim", "40", "--steps", "0"},
+                 "--dit-dim: the DiT's width must be a positive multiple of its head size 16");
+  expect_refused({"train", "--run", wide, "--recipe", "smoke", "--from-model", model, "--dit-dim",
+                  "48", "--steps", "0"},
+                 "has [48] (--fresh-dit starts a DiT of another width from zero on its VAE)");
+  const auto fresh =
+      testing::run_cli({"train", "--run", wide, "--recipe", "smoke", "--from-model", model,
+                        "--fresh-dit", "--dit-dim", "48", "--stage", "dit", "--steps", "1"});
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  EXPECT_NE(fresh.out.find("dit: 1 steps now, 1 of"), std::string::npos) << fresh.out;
+  EXPECT_EQ(Trainer::resume(wide).config().dit.dim, 48);
+  EXPECT_EQ(Trainer::resume(wide).config().dit.num_heads, 3);
+  expect_refused({"train", "--run", wide, "--dit-dim", "32", "--steps", "0"},
+                 "--dit-dim: the run was started with width 48");
   // The samplers read the model's prediction from its manifest.
   EXPECT_EQ(models::ModelManifest::load(model).dit.prediction, "clean");
   // Every stage with steps ran, the decoder last.

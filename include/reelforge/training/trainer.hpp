@@ -123,6 +123,10 @@ struct TrainConfig {
   static TrainConfig builtin();
   static TrainConfig smoke();
 
+  // Sets the DiT's width, keeping the recipe's head size (dim / num_heads) and its feed-forward
+  // ratio; Error(InvalidArgument) unless `dim` is a positive multiple of the head size.
+  void set_dit_width(int64_t dim);
+
   int64_t steps_target(TrainStage stage) const;  // vae_steps, dit_steps or decoder_steps
 
   nlohmann::json to_json() const;
@@ -132,6 +136,11 @@ struct TrainConfig {
   void validate() const;
 };
 
+// What a new run takes from a model folder (Trainer::create_from_model).
+enum class ModelImport {
+  Everything,       // tokenizer, VAE, DiT and text encoder: to train the model further
+  TokenizerAndVAE,  // the DiT and text encoder start from zero (e.g. of another width)
+};
 
 struct TrainProgress {
   TrainStage stage = TrainStage::VAE;
@@ -166,10 +175,13 @@ class Trainer {
   // picture were magnified: its patch embedding summed, its head averaged over each block. A
   // deeper DiT than the model's (more blocks) gets the model's blocks spread evenly through it and
   // identity blocks between them (output projections at zero), so it starts as the model.
+  // With ModelImport::TokenizerAndVAE only the tokenizer and the VAE (and its normalisation) are
+  // the model's, and stage 2 starts from the seed's fresh DiT and text encoder.
   // Error(InvalidArgument) if `run_dir` already holds a run; Error(Format) naming the first
   // weight the model lacks, has in another shape, or has beyond the config's networks.
   static Trainer create_from_model(const std::filesystem::path& run_dir, const TrainConfig& config,
-                                   const std::filesystem::path& model_dir);
+                                   const std::filesystem::path& model_dir,
+                                   ModelImport import = ModelImport::Everything);
 
   const TrainConfig& config() const { return config_; }
   const std::filesystem::path& run_dir() const { return run_dir_; }
