@@ -124,8 +124,8 @@ struct TrainConfig {
   static TrainConfig smoke();
 
   // Sets the DiT's width, keeping the recipe's head size (dim / num_heads) and its feed-forward
-  // ratio; Error(InvalidArgument) unless `dim` is a positive multiple of the head size.
-  void set_dit_width(int64_t dim);
+  // ratio; Error(InvalidArgument) unless `width` is a positive multiple of the head size.
+  void set_dit_width(int64_t width);
 
   int64_t steps_target(TrainStage stage) const;  // vae_steps, dit_steps or decoder_steps
 
