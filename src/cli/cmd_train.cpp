@@ -243,14 +243,10 @@ int run_train(Args& args) {
   set_new_run_option(config.dit.patch_size, patch, "--patch-size", "patch", patch_text);
   set_new_run_option(config.dit.num_layers, dit_layers, "--dit-layers", "depth", integer_text);
   set_new_run_option(config.dit_batch, dit_batch, "--dit-batch", "batch", integer_text);
-  if (dit_dim) {
-    if (exists && config.dit.dim != *dit_dim) {
-      throw Error(ErrorCategory::InvalidArgument,
-                  "--dit-dim: the run was started with width " + std::to_string(config.dit.dim),
-                  *run);
-    }
-    named("--dit-dim", [&] { config.set_dit_width(*dit_dim); });
-  }
+  // The width also sets the heads and the feed-forward size, so it goes through set_dit_width.
+  int64_t width = config.dit.dim;
+  set_new_run_option(width, dit_dim, "--dit-dim", "width", integer_text);
+  if (width != config.dit.dim) named("--dit-dim", [&] { config.set_dit_width(width); });
   std::optional<models::WanPrediction> prediction;
   if (prediction_option) {
     try {
